@@ -1,0 +1,351 @@
+package echo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/framesock/framesock/frame"
+)
+
+// ErrServerClosed is returned by the Serve and ListenAndServe methods of
+// [Server] and [PacketServer] after a call to Shutdown or Close, and by
+// Listen on a server that has been shut down.
+var ErrServerClosed = errors.New("echo: server closed")
+
+// Defaults applied when the corresponding [Server] or [PacketServer] field is
+// zero. A negative field disables the limit instead.
+const (
+	// DefaultIdleTimeout is the [Server.IdleTimeout] used when it is zero.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultWriteTimeout is the [Server.WriteTimeout] used when it is zero.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxDatagramSize is the [PacketServer.MaxDatagramSize] used when
+	// it is zero: the largest UDP payload an IPv4 or IPv6 header can carry
+	// (65,535 minus the 8-byte UDP header is 65,527; over IPv4 the IP header
+	// lowers it to 65,507), rounded up so that no datagram is ever cut.
+	DefaultMaxDatagramSize = 65535
+)
+
+// A Transform computes the reply to one unit of input: a chunk of a raw
+// stream (as the kernel delivered it: chunk boundaries carry no meaning), a
+// whole framed message, or a whole datagram.
+//
+// p is owned by the server and valid only during the call; the transform may
+// rewrite it in place and return it (or a sub-slice), which costs no
+// allocation, or return another slice, which the server writes before calling
+// the transform again on the same connection. A nil return sends an empty
+// reply. A Transform is called concurrently from many connections.
+//
+// On a raw stream a transform should be byte-wise (each output byte depends on
+// one input byte, as [Upper]'s does), because the stream is cut into chunks
+// wherever reads happen to end.
+//
+// A panic in a Transform closes the connection it ran for (for UDP: drops the
+// datagram) and is logged with its stack; the server keeps serving.
+type Transform func(p []byte) []byte
+
+// Upper upper-cases the ASCII letters of p in place and returns p: the same
+// bytes Python's bytes.upper() returns. Bytes outside 'a'..'z', UTF-8 included,
+// are left alone, so the reply has the length of the request.
+func Upper(p []byte) []byte {
+	for i, c := range p {
+		// c-'a' wraps around for c < 'a', so one comparison covers the range.
+		if c-'a' < 26 {
+			p[i] = c - ('a' - 'A')
+		}
+	}
+	return p
+}
+
+// Stats is a snapshot of a server's counters; see [Server.Stats] and
+// [PacketServer.Stats]. Counters only grow, except ActiveConns.
+type Stats struct {
+	// ActiveConns is the number of connections being served now.
+	ActiveConns int64
+	// TotalConns counts connections accepted and served.
+	TotalConns uint64
+	// RejectedConns counts connections closed at once because MaxConns
+	// were being served.
+	RejectedConns uint64
+	// BytesIn and BytesOut count payload bytes read and written: stream bytes
+	// (framed: headers included) or datagram payloads.
+	BytesIn, BytesOut uint64
+	// MessagesIn and MessagesOut count framed messages or datagrams read and
+	// echoed. Raw streams have no messages and leave them at zero.
+	MessagesIn, MessagesOut uint64
+	// Dropped counts datagrams received but not echoed: larger than
+	// MaxDatagramSize (truncated by the kernel), or whose transform panicked
+	// or whose reply could not be sent.
+	Dropped uint64
+	// AcceptErrors counts failed Accept calls that were retried.
+	AcceptErrors uint64
+	// Panics counts transform panics.
+	Panics uint64
+	// Timeouts counts connections closed by IdleTimeout or WriteTimeout.
+	Timeouts uint64
+}
+
+// TB is the part of [testing.TB] that [Start] and [StartPacket] use.
+// *testing.T, *testing.B and *testing.F satisfy it. Taking this small
+// interface, as go.uber.org/goleak's TestingT does, keeps package testing
+// and its command-line flags out of programs that import echo.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// counters are the server's live statistics, updated atomically on the hot
+// path and read by Stats.
+type counters struct {
+	active              atomic.Int64
+	total, rejected     atomic.Uint64
+	bytesIn, bytesOut   atomic.Uint64
+	msgsIn, msgsOut     atomic.Uint64
+	dropped, acceptErrs atomic.Uint64
+	panics, timeouts    atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		ActiveConns:   c.active.Load(),
+		TotalConns:    c.total.Load(),
+		RejectedConns: c.rejected.Load(),
+		BytesIn:       c.bytesIn.Load(),
+		BytesOut:      c.bytesOut.Load(),
+		MessagesIn:    c.msgsIn.Load(),
+		MessagesOut:   c.msgsOut.Load(),
+		Dropped:       c.dropped.Load(),
+		AcceptErrors:  c.acceptErrs.Load(),
+		Panics:        c.panics.Load(),
+		Timeouts:      c.timeouts.Load(),
+	}
+}
+
+// Server is a TCP echo server. Its zero value is ready to use: it echoes a
+// raw byte stream unchanged, on ListenAndServe at Address, with the default
+// timeouts and no connection limit. A Server must not be copied after first
+// use, and its fields must not change once it serves.
+type Server struct {
+	// Network is "tcp" (the zero value), "tcp4" or "tcp6", used by Listen.
+	Network string
+
+	// Address is the address Listen and ListenAndServe bind, in the form of
+	// [net.Listen]'s address argument: "" or ":0" picks a free port on every
+	// interface. Read the bound address with [Server.Addr].
+	Address string
+
+	// Framed makes the server read and reply length-prefixed messages
+	// through [frame.Reader] and [frame.Writer] instead of echoing a raw byte
+	// stream: each reply is the transform of one whole message, in one frame.
+	Framed bool
+
+	// FrameOptions configure the frame.Reader and frame.Writer of a Framed
+	// server, such as [frame.WithHeader] for a header other than the 4-byte
+	// big-endian default.
+	FrameOptions []frame.Option
+
+	// MaxMessageSize is the largest framed message accepted; zero means
+	// [frame.DefaultMaxSize] (16 MiB). A header claiming more closes the
+	// connection with a logged error before any payload is read or buffered.
+	// It overrides any [frame.WithMaxSize] in FrameOptions.
+	MaxMessageSize int
+
+	// Transform computes each reply; nil echoes input unchanged.
+	Transform Transform
+
+	// MaxConns caps the connections served at once; zero means no cap.
+	// Past the cap the server still accepts each new connection, but closes
+	// it at once (the client reads EOF before any reply), counts it in
+	// Stats.RejectedConns and logs a warning at most once a second. Accepting
+	// rather than pausing Accept keeps the kernel's backlog from filling with
+	// connections that would wait unseen and time out on the client's side.
+	MaxConns int
+
+	// IdleTimeout bounds how long the server waits for the next input on a
+	// connection: any byte of a raw stream, or a whole message (header and
+	// payload) when Framed, so a client that trickles a frame a byte at a
+	// time is cut just like a silent one. Zero means [DefaultIdleTimeout];
+	// negative means no limit. To keep timer updates off the hot path the
+	// deadline is moved at most every IdleTimeout/8, so a connection is cut
+	// between 7/8 of IdleTimeout and IdleTimeout after its last input.
+	IdleTimeout time.Duration
+
+	// WriteTimeout bounds how long a reply may take to leave, so a client
+	// that sends but never reads is cut instead of holding a goroutine and a
+	// buffer forever. Zero means [DefaultWriteTimeout]; negative means no
+	// limit. Like IdleTimeout, the deadline moves at most every 1/8 of it.
+	WriteTimeout time.Duration
+
+	// DualStack makes Listen bind one listener for IPv4 and IPv6 through
+	// package dualstack when Addr's host is empty or a wildcard.
+	DualStack bool
+
+	// Logger receives connection errors, transform panics, accept retries
+	// and rejections; nil means [slog.Default].
+	Logger *slog.Logger
+
+	mu         sync.Mutex
+	listeners  map[*net.Listener]struct{}
+	conns      map[*conn]struct{}
+	onShutdown []func()
+	inShutdown atomic.Bool
+	stats      counters
+}
+
+// conn is one served TCP connection.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+}
+
+// Listen binds Network and Address (applying Options and DualStack) and returns
+// the listener without serving it, so that a caller can read its address
+// before calling [Server.Serve]. The listener is tracked: Shutdown and Close
+// close it even if Serve is never called.
+func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
+	return nil, errors.ErrUnsupported
+}
+
+// Serve accepts connections on l and serves each in its own goroutine. It
+// always returns a non-nil error and closes l: [ErrServerClosed] after
+// Shutdown or Close, otherwise the error that stopped Accept. Temporary
+// Accept errors, such as EMFILE when the process runs out of file
+// descriptors, are logged and retried after a pause that starts at 5 ms and
+// doubles up to 1 s, as net/http.Server does.
+func (s *Server) Serve(l net.Listener) error {
+	return errors.ErrUnsupported
+}
+
+// ListenAndServe calls [Server.Listen] and then [Server.Serve]. It always
+// returns a non-nil error.
+func (s *Server) ListenAndServe() error {
+	l, err := s.Listen(context.Background())
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Addr returns the address of the first listener the server is serving or
+// has bound with Listen, or nil if there is none.
+func (s *Server) Addr() net.Addr {
+	return nil
+}
+
+// Shutdown stops the server gracefully: it closes every listener at once,
+// then lets each connection finish what it has read: every byte or message
+// the server has read is echoed back, then the server half-closes the
+// connection (the client reads EOF after the last reply) and closes it once
+// the client has closed too. Shutdown returns nil when every connection is
+// closed. If ctx ends first, it closes the remaining connections and returns
+// ctx.Err(). After Shutdown, Serve returns [ErrServerClosed].
+func (s *Server) Shutdown(ctx context.Context) error {
+	return errors.ErrUnsupported
+}
+
+// Close closes every listener and connection at once, without waiting for
+// replies in flight. Use [Server.Shutdown] to lose nothing.
+func (s *Server) Close() error {
+	return errors.ErrUnsupported
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// PacketServer is a UDP echo server: each datagram is answered with one
+// datagram to its sender. Its zero value echoes datagrams of any size
+// unchanged. On Linux it reads and writes batches of datagrams per system
+// call (recvmmsg(2), sendmmsg(2)); elsewhere one per call. A PacketServer must
+// not be copied after first use.
+type PacketServer struct {
+	// Network is "udp" (the zero value), "udp4" or "udp6", used by Listen.
+	Network string
+
+	// Address is the address Listen and ListenAndServe bind; "" picks a
+	// free port on every interface. Read the bound address with
+	// [PacketServer.Addr].
+	Address string
+
+	// MaxDatagramSize is the largest datagram payload echoed; zero means
+	// [DefaultMaxDatagramSize], which no UDP datagram can exceed. A larger
+	// datagram is dropped (never echoed truncated), counted in
+	// Stats.Dropped and logged at most once a second.
+	MaxDatagramSize int
+
+	// Transform computes each reply; nil echoes datagrams unchanged.
+	Transform Transform
+
+	// DualStack makes Listen bind one socket for IPv4 and IPv6 through
+	// package dualstack when Addr's host is empty or a wildcard.
+	DualStack bool
+
+	// Logger receives errors, panics and drops; nil means [slog.Default].
+	Logger *slog.Logger
+
+	mu         sync.Mutex
+	pcs        map[*net.PacketConn]struct{}
+	inShutdown atomic.Bool
+	stats      counters
+}
+
+// Listen binds Network and Address and returns the socket without serving it.
+func (s *PacketServer) Listen(ctx context.Context) (net.PacketConn, error) {
+	return nil, errors.ErrUnsupported
+}
+
+// Serve reads datagrams from pc and echoes each to its sender. It always
+// returns a non-nil error and closes pc: [ErrServerClosed] after Shutdown or
+// Close, otherwise the read error that stopped it.
+func (s *PacketServer) Serve(pc net.PacketConn) error {
+	return errors.ErrUnsupported
+}
+
+// ListenAndServe calls [PacketServer.Listen] and then [PacketServer.Serve].
+func (s *PacketServer) ListenAndServe() error {
+	pc, err := s.Listen(context.Background())
+	if err != nil {
+		return err
+	}
+	return s.Serve(pc)
+}
+
+// Addr returns the local address of the first socket served or bound, or nil.
+func (s *PacketServer) Addr() net.Addr { return nil }
+
+// Shutdown stops reading, sends the replies to every datagram already read,
+// closes the sockets and waits for Serve to return, or for ctx to end, in
+// which case it returns ctx.Err().
+func (s *PacketServer) Shutdown(ctx context.Context) error {
+	return errors.ErrUnsupported
+}
+
+// Close closes the sockets at once.
+func (s *PacketServer) Close() error { return errors.ErrUnsupported }
+
+// Stats returns a snapshot of the server's counters.
+func (s *PacketServer) Stats() Stats { return s.stats.snapshot() }
+
+// Start serves s on an ephemeral loopback port ("127.0.0.1:0", or "[::1]:0"
+// when Network is "tcp6") in a new goroutine and returns the bound address,
+// ready for dialing: the listener exists before Start returns. s.Address
+// and s.DualStack are ignored. The server is shut down, and its goroutines
+// waited for, by tb.Cleanup; call s.Shutdown or s.Close to stop it sooner.
+// Start calls tb.Fatalf if it cannot listen.
+func Start(tb TB, s *Server) net.Addr {
+	tb.Helper()
+	tb.Fatalf("echo: Start: %v", errors.ErrUnsupported)
+	return nil
+}
+
+// StartPacket is [Start] for a [PacketServer] ("127.0.0.1:0" or "[::1]:0").
+func StartPacket(tb TB, s *PacketServer) net.Addr {
+	tb.Helper()
+	tb.Fatalf("echo: StartPacket: %v", errors.ErrUnsupported)
+	return nil
+}
