@@ -1,0 +1,363 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+)
+
+// maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
+// before it reports [io.ErrNoProgress], as [bufio.Reader] does.
+const maxEmptyReads = 100
+
+// errNegativeRead reports an io.Reader that broke its contract.
+var errNegativeRead = errors.New("frame: reader returned an invalid count")
+
+// A Reader reads frames from an [io.Reader] through a buffer, so one read
+// system call can yield many small messages, while large payloads are read
+// straight into their destination.
+//
+// A Reader keeps the state of a frame in progress across calls: after an
+// error from the underlying reader, such as a deadline or a
+// [iotest.TimeoutReader] timeout, the next call resumes where the last one
+// stopped, so a message is never split in two and the stream never loses
+// its place.
+//
+// A Reader is not safe for concurrent use; [Conn] adds the locking.
+type Reader struct {
+	src io.Reader
+	cfg config
+
+	// The buffer, taken from the pools on first use and given back by
+	// Release, so an idle connection pins none. buf[r:w] is unread.
+	bufp *[]byte
+	buf  []byte
+	r, w int
+	rerr error // error that came with the last bytes read, returned next
+
+	// A frame whose header was consumed but whose payload is incomplete.
+	inFrame bool
+	need    int     // payload length
+	bigp    *[]byte // large payload being assembled outside buf, or nil
+	big     []byte  // the bytes of it received so far
+
+	discard uint64  // bytes of an oversize payload still to skip
+	lastp   *[]byte // large buffer handed out by the last call, recycled by the next
+	err     error   // sticky: a broken stream
+}
+
+// NewReader returns a Reader that reads frames from r. It takes no memory
+// until the first read.
+func NewReader(r io.Reader, opts ...Option) *Reader {
+	return &Reader{src: r, cfg: newConfig(opts)}
+}
+
+// ReadMessage reads the next frame and returns its payload. The slice
+// points into the Reader's memory and stays valid only until the next call
+// to a method of the Reader; copy it (or use [Reader.AppendMessage]) to
+// keep it. A zero-length payload is an empty, non-nil slice.
+//
+// ReadMessage returns [io.EOF] only when the stream ends between frames,
+// and an error wrapping [io.ErrUnexpectedEOF] when it ends inside a header
+// or payload. A header that claims more than the maximum returns a
+// [*SizeError] before any memory is taken for the payload; see
+// [WithDiscardOversize] for what follows. End of stream inside a frame, a
+// malformed header and (by default) an oversize one are sticky: every
+// later call returns the same error. Other errors from the underlying
+// reader are returned once, and the next call resumes the frame.
+func (r *Reader) ReadMessage() ([]byte, error) {
+	if r.lastp != nil {
+		putBuf(r.lastp)
+		r.lastp = nil
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.discard > 0 {
+		if err := r.skip(); err != nil {
+			return nil, err
+		}
+	}
+	if !r.inFrame {
+		if err := r.readHeader(); err != nil {
+			return nil, err
+		}
+	}
+	return r.readPayload()
+}
+
+// AppendMessage reads the next frame like [Reader.ReadMessage] and appends
+// its payload to dst, returning the extended slice: the form for a caller
+// that keeps messages in memory it owns. On error dst is returned
+// unchanged.
+func (r *Reader) AppendMessage(dst []byte) ([]byte, error) {
+	msg, err := r.ReadMessage()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, msg...), nil
+}
+
+// Messages returns an iterator over the payloads that ReadMessage returns,
+// each valid until the next iteration. It stops at [io.EOF] without
+// yielding it, and after yielding any other error, except a [*SizeError]
+// under [WithDiscardOversize], after which it goes on.
+func (r *Reader) Messages() iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		for {
+			msg, err := r.ReadMessage()
+			if err == io.EOF {
+				return
+			}
+			if !yield(msg, err) {
+				return
+			}
+			if err != nil && !(r.cfg.discard && errors.Is(err, ErrTooLarge)) {
+				return
+			}
+		}
+	}
+}
+
+// Buffered returns the number of bytes read from the underlying reader
+// that belong to messages not yet returned, including the payload received
+// so far of a frame in progress.
+func (r *Reader) Buffered() int { return r.w - r.r + len(r.big) }
+
+// Handoff returns a reader that yields the bytes the Reader has buffered
+// beyond the last message returned, then the rest of the underlying
+// stream, for a protocol that stops framing and takes the stream over
+// (netty/netty#4087 lost these bytes). If a frame is in progress, its
+// header has been consumed and its payload bytes come first. The Reader is
+// left empty, as after Reset(nil).
+func (r *Reader) Handoff() io.Reader {
+	rest := make([]byte, 0, r.Buffered())
+	rest = append(rest, r.big...)
+	rest = append(rest, r.buf[r.r:r.w]...)
+	src := r.src
+	r.Reset(nil)
+	return io.MultiReader(bytes.NewReader(rest), src)
+}
+
+// Reset discards all state, including a sticky error and any buffered
+// bytes, gives the buffers back to the pools and makes r read from src.
+func (r *Reader) Reset(src io.Reader) {
+	putBuf(r.lastp)
+	putBuf(r.bigp)
+	putBuf(r.bufp)
+	*r = Reader{src: src, cfg: r.cfg}
+}
+
+// Release gives the Reader's buffers back to a shared pool when it holds
+// no unread bytes, so a connection waiting for its next message pins no
+// buffer memory; the next read takes one again, without allocating in
+// steady state. It is safe to call at any time: bytes already received
+// are kept (Release is then a no-op for them), and the state of a frame in
+// progress is kept. Release invalidates the slice the last ReadMessage
+// returned.
+//
+// A server with many idle connections calls Release before each blocking
+// read.
+func (r *Reader) Release() {
+	if r.lastp != nil {
+		putBuf(r.lastp)
+		r.lastp = nil
+	}
+	if r.bufp != nil && r.r == r.w {
+		putBuf(r.bufp)
+		r.bufp, r.buf, r.r, r.w = nil, nil, 0, 0
+	}
+}
+
+// fill reads once into the buffer, making room for want bytes from r.r
+// first, and returns nil once at least one byte arrived.
+func (r *Reader) fill(want int) error {
+	if r.rerr != nil {
+		err := r.rerr
+		r.rerr = nil
+		return err
+	}
+	if r.bufp == nil {
+		r.bufp = getBuf(r.cfg.bufSize)
+		r.buf = *r.bufp
+	}
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+	} else if r.r+want > len(r.buf) {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	for range maxEmptyReads {
+		n, err := r.src.Read(r.buf[r.w:])
+		if n < 0 || n > len(r.buf)-r.w {
+			r.err = errNegativeRead
+			return r.err
+		}
+		r.w += n
+		if n > 0 {
+			// Keep the error for the next call: these bytes may
+			// complete a frame.
+			r.rerr = err
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// readHeader parses the next header, reading until it is complete.
+func (r *Reader) readHeader() error {
+	h := r.cfg.header
+	for {
+		n, hl, err := h.ParseLength(r.buf[r.r:r.w])
+		if err != nil {
+			r.err = err
+			return err
+		}
+		if hl > 0 {
+			if n > uint64(r.cfg.max) {
+				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, Header: bytes.Clone(r.buf[r.r : r.r+hl])}
+				r.r += hl
+				if !r.cfg.discard {
+					r.err = err
+					return err
+				}
+				r.discard = n
+				return err
+			}
+			r.r += hl
+			r.inFrame, r.need = true, int(n)
+			return nil
+		}
+		if err := r.fill(maxHeaderLen); err != nil {
+			if err == io.EOF {
+				if r.w == r.r {
+					return io.EOF
+				}
+				r.err = fmt.Errorf("frame: stream ended after %d header bytes: %w", r.w-r.r, io.ErrUnexpectedEOF)
+				return r.err
+			}
+			return err
+		}
+	}
+}
+
+// readPayload completes the frame in progress.
+func (r *Reader) readPayload() ([]byte, error) {
+	need := r.need
+	if r.bigp == nil {
+		if r.w-r.r >= need {
+			return r.take(need), nil
+		}
+		// Decide by the configured size, not len(r.buf): Release may
+		// have returned the buffer in the middle of the frame.
+		if need <= r.cfg.bufSize {
+			for r.w-r.r < need {
+				if err := r.fill(need); err != nil {
+					return nil, r.payloadErr(err, r.w-r.r)
+				}
+			}
+			return r.take(need), nil
+		}
+		r.startBig()
+	}
+	for len(r.big) < need {
+		if len(r.big) == cap(r.big) {
+			r.growBig()
+		}
+		if r.rerr != nil {
+			err := r.rerr
+			r.rerr = nil
+			return nil, r.payloadErr(err, len(r.big))
+		}
+		// Read straight into the destination, and never past the
+		// frame: the next header is read through the buffer.
+		var n int
+		var err error
+		for range maxEmptyReads {
+			n, err = r.src.Read(r.big[len(r.big):min(need, cap(r.big))])
+			if n != 0 || err != nil {
+				break
+			}
+		}
+		if n < 0 || len(r.big)+n > cap(r.big) {
+			r.err = errNegativeRead
+			return nil, r.err
+		}
+		r.big = r.big[:len(r.big)+n]
+		if n == 0 && err == nil {
+			err = io.ErrNoProgress
+		}
+		if err != nil && len(r.big) < need {
+			return nil, r.payloadErr(err, len(r.big))
+		}
+	}
+	msg := r.big
+	r.lastp, r.bigp, r.big = r.bigp, nil, nil
+	r.inFrame = false
+	return msg, nil
+}
+
+// take returns the next n buffered bytes as the payload of the frame.
+func (r *Reader) take(n int) []byte {
+	msg := r.buf[r.r : r.r+n : r.r+n]
+	r.r += n
+	r.inFrame = false
+	return msg
+}
+
+// payloadErr turns an error met inside a payload into the one to return:
+// end of stream is sticky and unexpected; anything else leaves the frame
+// in progress to be resumed.
+func (r *Reader) payloadErr(err error, got int) error {
+	if err == io.EOF {
+		r.err = fmt.Errorf("frame: stream ended after %d of %d payload bytes: %w", got, r.need, io.ErrUnexpectedEOF)
+		return r.err
+	}
+	return err
+}
+
+// startBig moves a payload too large for the buffer to a buffer of its
+// own. A pooled buffer of the claimed size costs no new memory, so it is
+// used when there is one; otherwise the claim earns only trustedChunk, and
+// growBig doubles it as data arrives.
+func (r *Reader) startBig() {
+	p := getPooled(r.need)
+	if p == nil {
+		p = getBuf(min(r.need, max(trustedChunk, r.w-r.r)))
+	}
+	r.bigp = p
+	r.big = append((*p)[:0], r.buf[r.r:r.w]...)
+	r.r, r.w = 0, 0
+}
+
+// growBig doubles the payload buffer, up to the claimed size.
+func (r *Reader) growBig() {
+	p := getBuf(min(r.need, 2*cap(r.big)))
+	nb := append((*p)[:0], r.big...)
+	putBuf(r.bigp)
+	r.bigp, r.big = p, nb
+}
+
+// skip discards the rest of an oversize payload.
+func (r *Reader) skip() error {
+	for {
+		k := min(r.discard, uint64(r.w-r.r))
+		r.r += int(k)
+		r.discard -= k
+		if r.discard == 0 {
+			return nil
+		}
+		if err := r.fill(0); err != nil {
+			if err == io.EOF {
+				r.err = fmt.Errorf("frame: stream ended with %d bytes of an oversize payload unread: %w", r.discard, io.ErrUnexpectedEOF)
+				return r.err
+			}
+			return err
+		}
+	}
+}
