@@ -1,0 +1,101 @@
+// Tcp-client is the chapter's "TCP Client" (section "TCP Sockets —
+// Connection-Oriented"): it connects, sends one message, reads the reply and
+// prints it. The chapter's example.com:80 becomes the tcp-server example on
+// loopback, which replies upper-cased:
+//
+//	go run ./examples/tcp-server &
+//	go run ./examples/tcp-client -addr localhost:9000 -msg 'Hello, TCP!'
+//	HELLO, TCP!
+//
+// Where the chapter reads once with s.recv(4096) and may get only part of
+// the reply (its section "Handling Partial Data"), this client half-closes
+// its side after sending, so the server knows the request is complete, and
+// reads until the server closes: the whole reply, however the kernel split
+// it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// maxReply bounds what the client keeps of a reply, so a server that never
+// stops sending cannot exhaust memory.
+const maxReply = 1 << 20
+
+func main() {
+	// SIGINT (Ctrl-C) or SIGTERM cancels ctx, which unblocks the dial or
+	// read in progress.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "tcp-client: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("tcp-client", flag.ContinueOnError)
+	addr := fs.String("addr", "localhost:9000", "server `host:port`")
+	msg := fs.String("msg", "Hello, TCP!", "message to send")
+	timeout := fs.Duration("timeout", 10*time.Second, "limit on the whole exchange (see examples/timeout-client)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	// socket() + connect(): net.Dialer does both, and resolves the name.
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot connect to %s: %w", *addr, err)
+	}
+	defer conn.Close()
+
+	// Let ctx govern the connection: its deadline becomes the socket's
+	// deadline, and cancelling it sets a deadline in the past, which
+	// unblocks a pending Read or Write at once.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
+
+	// sendall(): Write returns only when every byte is written or on error.
+	if _, err := conn.Write([]byte(*msg)); err != nil {
+		return fmt.Errorf("send to %s: %w", *addr, ctxErr(ctx, err))
+	}
+	// shutdown(SHUT_WR): tell the server no more bytes are coming, so it
+	// can answer and close; we keep reading.
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		return fmt.Errorf("half-close to %s: %w", *addr, err)
+	}
+	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
+	if err != nil {
+		return fmt.Errorf("receive from %s: %w", *addr, ctxErr(ctx, err))
+	}
+	fmt.Fprintln(stdout, string(reply))
+	return nil
+}
+
+// ctxErr prefers the context's error when ctx ended, so the cause reads
+// "context deadline exceeded" or "context canceled" rather than the
+// "i/o timeout" the deadline produced; the original stays wrapped.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+	}
+	return err
+}

@@ -1,0 +1,90 @@
+// Udp-client is the chapter's "UDP Client" (section "UDP Sockets —
+// Connectionless"): it sends one datagram and prints the reply and who sent
+// it. Against the udp-server example, which replies upper-cased:
+//
+//	go run ./examples/udp-server &
+//	go run ./examples/udp-client -addr localhost:9000
+//	received from 127.0.0.1:9000: HELLO, UDP!
+//
+// The chapter's UDP examples use port 9001; this one defaults to 9000 like
+// every example here (TCP and UDP ports are separate, so tcp-server and
+// udp-server can both hold 9000). Use -addr localhost:9001 for the chapter's.
+//
+// Unlike the chapter's sendto/recvfrom on an unconnected socket, the client
+// connects its UDP socket (net.Dial "udp", connect(2) on a datagram socket).
+// That sends no packet, but it fixes the peer: the kernel drops datagrams
+// from anyone else, and an ICMP "port unreachable" answer surfaces as
+// "connection refused" on the next read (udp(7)), so a client with no server
+// to talk to says so instead of waiting for its whole timeout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "udp-client: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("udp-client", flag.ContinueOnError)
+	addr := fs.String("addr", "localhost:9000", "server `host:port`")
+	msg := fs.String("msg", "Hello, UDP!", "datagram to send")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the reply")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %w", *addr, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
+
+	// sendto(): one Write is one datagram, delivered whole or not at all.
+	if _, err := conn.Write([]byte(*msg)); err != nil {
+		return fmt.Errorf("send to %s: %w", *addr, err)
+	}
+	// recvfrom(): one Read returns one datagram. The buffer holds the
+	// largest UDP payload (65507 bytes over IPv4), so no reply is cut short;
+	// the chapter's 1024 would silently truncate a longer one.
+	//
+	// UDP may lose the request or the reply. Loopback does not, but a client
+	// on a real network would resend after a timeout; see the timeout and
+	// nonblocking examples for the deadline and select patterns it needs.
+	buf := make([]byte, 64<<10)
+	n, err := conn.Read(buf)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("no reply from %s: %w (%w)", *addr, context.Cause(ctx), err)
+		}
+		return fmt.Errorf("no reply from %s: %w", *addr, err)
+	}
+	fmt.Fprintf(stdout, "received from %s: %s\n", conn.RemoteAddr(), buf[:n])
+	return nil
+}
