@@ -1,0 +1,17 @@
+package sockopt
+
+import "golang.org/x/sys/unix"
+
+// FreeBSD. SO_REUSEPORT shares a port without balancing; SO_REUSEPORT_LB
+// (FreeBSD 12+) balances connections across the sockets, the behaviour of
+// Linux's SO_REUSEPORT (libp2p/go-reuseport#105).
+var consts = sysConsts{
+	reusePort:   unix.SO_REUSEPORT,
+	reusePortLB: unix.SO_REUSEPORT_LB,
+	linger:      unix.SO_LINGER,
+	keepIdle:    unix.TCP_KEEPIDLE,
+	keepIntvl:   unix.TCP_KEEPINTVL,
+	keepCnt:     unix.TCP_KEEPCNT,
+	userTimeout: -1,
+	v6OnlyOff:   true,
+}

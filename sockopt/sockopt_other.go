@@ -1,0 +1,14 @@
+//go:build !unix && !windows
+
+package sockopt
+
+// Platforms without socket options (js, wasip1, plan9): every option is
+// unsupported, and Get reports so rather than a zero Settings.
+
+func sysSupported(option) error { return errUnsupported() }
+
+func sysInfo(uintptr, string) (sockInfo, error) { return sockInfo{}, errUnsupported() }
+
+func sysSet(uintptr, sockInfo, option) error { return errUnsupported() }
+
+func sysGet(uintptr, sockInfo) (Settings, error) { return Settings{}, errUnsupported() }

@@ -1,0 +1,220 @@
+//go:build unix
+
+package sockopt
+
+import (
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The Unix half shared by Linux and the other Unix systems. What differs
+// between them is the option numbers, kept in a sysConsts value per OS
+// (sockopt_linux.go, sockopt_darwin.go, ...), and how a buffer request
+// maps to what the kernel reports (bufferExpect and bufferHint).
+
+// sysConsts holds the option numbers of one OS; -1 marks an option the
+// OS (or x/sys for it) does not have.
+type sysConsts struct {
+	reusePort   int // SO_REUSEPORT
+	reusePortLB int // SO_REUSEPORT_LB on FreeBSD; SO_REUSEPORT on Linux, which balances
+	linger      int // SO_LINGER, or SO_LINGER_SEC on macOS where SO_LINGER counts ticks
+	keepIdle    int // TCP_KEEPIDLE, or TCP_KEEPALIVE on macOS
+	keepIntvl   int // TCP_KEEPINTVL
+	keepCnt     int // TCP_KEEPCNT
+	userTimeout int // TCP_USER_TIMEOUT
+	v6OnlyOff   bool
+}
+
+func sysSupported(o option) error {
+	c := &consts
+	ok := true
+	switch o.kind {
+	case kindReusePort:
+		ok = c.reusePort >= 0
+	case kindReusePortLB:
+		ok = c.reusePortLB >= 0
+	case kindUserTimeout:
+		ok = c.userTimeout >= 0
+	case kindV6Only:
+		ok = o.on || c.v6OnlyOff
+	case kindKeepAlive:
+		// Only the timers the config actually sets need a knob: OpenBSD
+		// can enable keepalive but has no per-socket timers.
+		if o.ka.Enable {
+			ok = (o.ka.Idle < 0 || c.keepIdle >= 0) &&
+				(o.ka.Interval < 0 || c.keepIntvl >= 0) &&
+				(o.ka.Count < 0 || c.keepCnt >= 0)
+		}
+	}
+	if !ok {
+		return errUnsupported()
+	}
+	return nil
+}
+
+func sysInfo(fd uintptr, _ string) (sockInfo, error) {
+	var si sockInfo
+	typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return si, os.NewSyscallError("getsockopt", err)
+	}
+	// SOCK_STREAM covers TCP and MPTCP (IPPROTO_MPTCP, which takes the
+	// same SOL_TCP options on Linux); the protocol is not needed.
+	si.stream = typ == unix.SOCK_STREAM
+	acc, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return si, os.NewSyscallError("getsockopt", err)
+	}
+	si.listening = acc != 0
+	// getsockname reports the real family even before bind (with port 0),
+	// which is the only trustworthy source: a "tcp" listen on "0.0.0.0"
+	// may get an AF_INET6 socket, and the address string says otherwise.
+	sa, err := unix.Getsockname(int(fd))
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		si.family, si.port = 4, sa.Port
+	case *unix.SockaddrInet6:
+		si.family, si.port = 6, sa.Port
+	default:
+		if err != nil && err != unix.EAFNOSUPPORT {
+			return si, os.NewSyscallError("getsockname", err)
+		}
+	}
+	return si, nil
+}
+
+func setInt(fd uintptr, level, name, v int) error {
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(int(fd), level, name, v))
+}
+
+func setBool(fd uintptr, level, name int, on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	return setInt(fd, level, name, v)
+}
+
+func getInt(fd uintptr, level, name int) (int, error) {
+	v, err := unix.GetsockoptInt(int(fd), level, name)
+	return v, os.NewSyscallError("getsockopt", err)
+}
+
+func sysSet(fd uintptr, si sockInfo, o option) error {
+	c := &consts
+	switch o.kind {
+	case kindReuseAddr:
+		return setBool(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, o.on)
+	case kindReusePort:
+		return setBool(fd, unix.SOL_SOCKET, c.reusePort, o.on)
+	case kindReusePortLB:
+		return setBool(fd, unix.SOL_SOCKET, c.reusePortLB, o.on)
+	case kindNoDelay:
+		return setBool(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, o.on)
+	case kindKeepAlive:
+		return setKeepAlive(fd, o.ka)
+	case kindReadBuffer, kindWriteBuffer:
+		name := unix.SO_RCVBUF
+		if o.kind == kindWriteBuffer {
+			name = unix.SO_SNDBUF
+		}
+		if err := setInt(fd, unix.SOL_SOCKET, name, o.n); err != nil {
+			return bufferHint(o.kind, err)
+		}
+		got, err := getInt(fd, unix.SOL_SOCKET, name)
+		if err != nil {
+			return err
+		}
+		return bufferClamp(o.kind, o.n, got)
+	case kindLinger:
+		on, secs := lingerSecs(o.d)
+		l := unix.Linger{Linger: int32(secs)}
+		if on {
+			l.Onoff = 1
+		}
+		return os.NewSyscallError("setsockopt", unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, c.linger, &l))
+	case kindV6Only:
+		return setBool(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, o.on)
+	case kindUserTimeout:
+		return setInt(fd, unix.IPPROTO_TCP, c.userTimeout, userTimeoutMillis(o.d))
+	}
+	return errUnsupported()
+}
+
+func setKeepAlive(fd uintptr, ka net.KeepAliveConfig) error {
+	c := &consts
+	if err := setBool(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
+		return err
+	}
+	if s := keepAliveSecs(ka.Idle, defaultKeepAliveIdle); s >= 0 {
+		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIdle, s); err != nil {
+			return err
+		}
+	}
+	if s := keepAliveSecs(ka.Interval, defaultKeepAliveInterval); s >= 0 {
+		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIntvl, s); err != nil {
+			return err
+		}
+	}
+	if n := keepAliveCount(ka.Count); n >= 0 {
+		return setInt(fd, unix.IPPROTO_TCP, c.keepCnt, n)
+	}
+	return nil
+}
+
+func sysGet(fd uintptr, si sockInfo) (Settings, error) {
+	c := &consts
+	var s Settings
+	var errs errList
+	getBool := func(dst *bool, level, name int) {
+		if name < 0 {
+			return
+		}
+		v, err := getInt(fd, level, name)
+		errs.add(err)
+		*dst = v != 0
+	}
+	getSecs := func(dst *time.Duration, name int, unit time.Duration) {
+		if name < 0 {
+			return
+		}
+		v, err := getInt(fd, unix.IPPROTO_TCP, name)
+		errs.add(err)
+		*dst = time.Duration(v) * unit
+	}
+	getBool(&s.ReuseAddr, unix.SOL_SOCKET, unix.SO_REUSEADDR)
+	getBool(&s.ReusePort, unix.SOL_SOCKET, c.reusePort)
+	getBool(&s.ReusePortLB, unix.SOL_SOCKET, c.reusePortLB)
+	var err error
+	s.ReadBuffer, err = getInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	errs.add(err)
+	s.WriteBuffer, err = getInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	errs.add(err)
+	l, err := unix.GetsockoptLinger(int(fd), unix.SOL_SOCKET, c.linger)
+	errs.add(os.NewSyscallError("getsockopt", err))
+	if l != nil {
+		if l.Onoff != 0 {
+			s.Linger = time.Duration(l.Linger) * time.Second
+		} else {
+			s.Linger = -1
+		}
+	}
+	if si.family == 6 {
+		getBool(&s.V6Only, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+	}
+	if si.stream {
+		getBool(&s.NoDelay, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+		getBool(&s.KeepAlive.Enable, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		getSecs(&s.KeepAlive.Idle, c.keepIdle, time.Second)
+		getSecs(&s.KeepAlive.Interval, c.keepIntvl, time.Second)
+		if c.keepCnt >= 0 {
+			s.KeepAlive.Count, err = getInt(fd, unix.IPPROTO_TCP, c.keepCnt)
+			errs.add(err)
+		}
+		getSecs(&s.UserTimeout, c.userTimeout, time.Millisecond)
+	}
+	return s, errs.join()
+}
