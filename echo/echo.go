@@ -96,6 +96,7 @@ type Stats struct {
 // and its command-line flags out of programs that import echo.
 type TB interface {
 	Helper()
+	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	Cleanup(func())
 }
@@ -183,43 +184,93 @@ type Server struct {
 	WriteTimeout time.Duration
 
 	// DualStack makes Listen bind one listener for IPv4 and IPv6 through
-	// package dualstack when Addr's host is empty or a wildcard.
+	// package dualstack when Address's host is empty or a wildcard.
 	DualStack bool
 
 	// Logger receives connection errors, transform panics, accept retries
 	// and rejections; nil means [slog.Default].
 	Logger *slog.Logger
 
-	mu         sync.Mutex
-	listeners  map[*net.Listener]struct{}
-	conns      map[*conn]struct{}
-	onShutdown []func()
-	inShutdown atomic.Bool
+	inShutdown atomic.Bool // set once by Shutdown or Close
 	stats      counters
+	rejectLog  rateLimit
+
+	mu        sync.Mutex
+	addr      net.Addr // of the first listener tracked
+	listeners map[*trackedListener]struct{}
+	conns     map[*conn]struct{}
+	done      chan struct{} // closed by Shutdown and Close: ends Accept pauses
+	connsDone chan struct{} // closed when shutting down and no conn is left
 }
 
-// conn is one served TCP connection.
-type conn struct {
-	srv *Server
-	nc  net.Conn
-}
-
-// Listen binds Network and Address (applying Options and DualStack) and returns
-// the listener without serving it, so that a caller can read its address
-// before calling [Server.Serve]. The listener is tracked: Shutdown and Close
-// close it even if Serve is never called.
+// Listen binds Network and Address (applying DualStack) and returns the
+// listener without serving it, so that a caller can read its address before
+// calling [Server.Serve]. The listener is tracked: Shutdown and Close close
+// it even if Serve is never called. After Shutdown or Close, Listen returns
+// [ErrServerClosed].
 func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
-	return nil, errors.ErrUnsupported
+	network := s.Network
+	if network == "" {
+		network = "tcp"
+	}
+	return s.listen(ctx, network, s.Address, s.DualStack)
+}
+
+func (s *Server) listen(ctx context.Context, network, address string, dual bool) (net.Listener, error) {
+	if s.shuttingDown() {
+		return nil, ErrServerClosed
+	}
+	l, err := listenStream(ctx, network, address, dual)
+	if err != nil {
+		return nil, err
+	}
+	tl := &trackedListener{Listener: l}
+	if !s.trackListener(tl, true) {
+		tl.Close()
+		return nil, ErrServerClosed
+	}
+	return tl, nil
 }
 
 // Serve accepts connections on l and serves each in its own goroutine. It
 // always returns a non-nil error and closes l: [ErrServerClosed] after
-// Shutdown or Close, otherwise the error that stopped Accept. Temporary
-// Accept errors, such as EMFILE when the process runs out of file
+// Shutdown or Close, otherwise the error that stopped Accept. Accept errors
+// that pass with time, such as EMFILE when the process runs out of file
 // descriptors, are logged and retried after a pause that starts at 5 ms and
-// doubles up to 1 s, as net/http.Server does.
+// doubles up to 1 s, as net/http.Server does; the pause ends early on
+// Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	return errors.ErrUnsupported
+	tl, ok := l.(*trackedListener)
+	if !ok {
+		tl = &trackedListener{Listener: l}
+	}
+	defer tl.Close()
+	if !s.trackListener(tl, true) {
+		return ErrServerClosed
+	}
+	defer s.trackListener(tl, false)
+
+	var delay time.Duration // how long to pause after an Accept error
+	for {
+		nc, err := tl.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			if !retryAccept(err) {
+				return err
+			}
+			delay = nextDelay(delay)
+			s.stats.acceptErrs.Add(1)
+			s.logger().Error("echo: accept failed; retrying", "err", err, "delay", delay)
+			if !s.pause(delay) {
+				return ErrServerClosed
+			}
+			continue
+		}
+		delay = 0
+		s.serveConn(nc)
+	}
 }
 
 // ListenAndServe calls [Server.Listen] and then [Server.Serve]. It always
@@ -232,27 +283,52 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(l)
 }
 
-// Addr returns the address of the first listener the server is serving or
-// has bound with Listen, or nil if there is none.
+// Addr returns the address of the first listener the server served or
+// bound with Listen, or nil if there is none yet.
 func (s *Server) Addr() net.Addr {
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
 }
 
 // Shutdown stops the server gracefully: it closes every listener at once,
-// then lets each connection finish what it has read: every byte or message
-// the server has read is echoed back, then the server half-closes the
-// connection (the client reads EOF after the last reply) and closes it once
-// the client has closed too. Shutdown returns nil when every connection is
-// closed. If ctx ends first, it closes the remaining connections and returns
-// ctx.Err(). After Shutdown, Serve returns [ErrServerClosed].
+// then lets each connection finish what it has read. Every byte or complete
+// message the server has read is echoed back; then the server half-closes
+// the connection, so the client reads EOF after the last reply, and closes
+// it once the client has closed too (or after a short linger). Input that
+// the server had not read when Shutdown began is not echoed. Shutdown
+// returns nil when every connection is closed. If ctx ends first, it closes
+// the remaining connections at once and returns ctx.Err(). After Shutdown,
+// Serve returns [ErrServerClosed]; a Server cannot be restarted.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return errors.ErrUnsupported
+	s.mu.Lock()
+	s.beginShutdownLocked()
+	lerr := s.closeListenersLocked()
+	for c := range s.conns {
+		c.quit()
+	}
+	done := s.connsDone
+	s.mu.Unlock()
+
+	select {
+	case <-done:
+		return lerr
+	case <-ctx.Done():
+		s.closeConns()
+		return ctx.Err()
+	}
 }
 
 // Close closes every listener and connection at once, without waiting for
-// replies in flight. Use [Server.Shutdown] to lose nothing.
+// replies in flight; use [Server.Shutdown] to lose nothing. It returns the
+// error, if any, of closing the listeners.
 func (s *Server) Close() error {
-	return errors.ErrUnsupported
+	s.mu.Lock()
+	s.beginShutdownLocked()
+	err := s.closeListenersLocked()
+	s.mu.Unlock()
+	s.closeConns()
+	return err
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -282,31 +358,78 @@ type PacketServer struct {
 	Transform Transform
 
 	// DualStack makes Listen bind one socket for IPv4 and IPv6 through
-	// package dualstack when Addr's host is empty or a wildcard.
+	// package dualstack when Address's host is empty or a wildcard.
 	DualStack bool
 
 	// Logger receives errors, panics and drops; nil means [slog.Default].
 	Logger *slog.Logger
 
-	mu         sync.Mutex
-	pcs        map[*net.PacketConn]struct{}
 	inShutdown atomic.Bool
 	stats      counters
+	dropLog    rateLimit // oversize datagrams and failed sends
+	errLog     rateLimit // read errors and transform panics
+
+	mu          sync.Mutex
+	addr        net.Addr
+	pcs         map[*trackedPacketConn]struct{}
+	serving     int           // Serve loops running
+	done        chan struct{} // closed by Shutdown and Close: ends read-error pauses
+	servingDone chan struct{} // closed when shutting down and serving is 0
 }
 
-// Listen binds Network and Address and returns the socket without serving it.
+// Listen binds Network and Address (applying DualStack) and returns the
+// socket without serving it, so that a caller can read its address before
+// calling [PacketServer.Serve]. Shutdown and Close close it even if Serve is
+// never called.
 func (s *PacketServer) Listen(ctx context.Context) (net.PacketConn, error) {
-	return nil, errors.ErrUnsupported
+	network := s.Network
+	if network == "" {
+		network = "udp"
+	}
+	return s.listen(ctx, network, s.Address, s.DualStack)
 }
 
-// Serve reads datagrams from pc and echoes each to its sender. It always
-// returns a non-nil error and closes pc: [ErrServerClosed] after Shutdown or
-// Close, otherwise the read error that stopped it.
+func (s *PacketServer) listen(ctx context.Context, network, address string, dual bool) (net.PacketConn, error) {
+	if s.inShutdown.Load() {
+		return nil, ErrServerClosed
+	}
+	pc, err := listenPacket(ctx, network, address, dual)
+	if err != nil {
+		return nil, err
+	}
+	tp := &trackedPacketConn{PacketConn: pc}
+	if !s.track(tp, false) {
+		tp.Close()
+		return nil, ErrServerClosed
+	}
+	return tp, nil
+}
+
+// Serve reads datagrams from pc and echoes each to its sender, until
+// Shutdown or Close or a read error it cannot get past. It always returns a
+// non-nil error and closes pc: [ErrServerClosed] after Shutdown or Close.
+// Errors that concern one datagram (an ICMP error reported for an earlier
+// reply, ENOBUFS) are logged, at most once a second, and reading goes on
+// after a pause that starts at 5 ms and doubles up to 1 s.
 func (s *PacketServer) Serve(pc net.PacketConn) error {
-	return errors.ErrUnsupported
+	tp, ok := pc.(*trackedPacketConn)
+	if !ok {
+		tp = &trackedPacketConn{PacketConn: pc}
+	}
+	defer tp.Close()
+	if !s.track(tp, true) {
+		return ErrServerClosed
+	}
+	defer s.untrack(tp)
+	err := s.servePackets(tp.PacketConn)
+	if s.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	return err
 }
 
 // ListenAndServe calls [PacketServer.Listen] and then [PacketServer.Serve].
+// It always returns a non-nil error.
 func (s *PacketServer) ListenAndServe() error {
 	pc, err := s.Listen(context.Background())
 	if err != nil {
@@ -315,37 +438,106 @@ func (s *PacketServer) ListenAndServe() error {
 	return s.Serve(pc)
 }
 
-// Addr returns the local address of the first socket served or bound, or nil.
-func (s *PacketServer) Addr() net.Addr { return nil }
-
-// Shutdown stops reading, sends the replies to every datagram already read,
-// closes the sockets and waits for Serve to return, or for ctx to end, in
-// which case it returns ctx.Err().
-func (s *PacketServer) Shutdown(ctx context.Context) error {
-	return errors.ErrUnsupported
+// Addr returns the local address of the first socket served or bound with
+// Listen, or nil if there is none yet.
+func (s *PacketServer) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
 }
 
-// Close closes the sockets at once.
-func (s *PacketServer) Close() error { return errors.ErrUnsupported }
+// Shutdown stops reading at once, sends the replies to every datagram
+// already read, closes the sockets and waits for every Serve to return. If
+// ctx ends first, it closes the sockets at once and returns ctx.Err(); a
+// reply being sent then may be lost. After Shutdown, Serve returns
+// [ErrServerClosed].
+func (s *PacketServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.beginShutdownLocked()
+	for tp := range s.pcs {
+		if tp.served {
+			// Wake the reader; Serve closes the socket when its loop
+			// has sent the replies it owes.
+			tp.SetReadDeadline(aLongTimeAgo)
+		} else {
+			tp.Close()
+		}
+	}
+	done := s.servingDone
+	s.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes the sockets at once. It returns the first error, if any, of
+// closing them.
+func (s *PacketServer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beginShutdownLocked()
+	var errs []error
+	for tp := range s.pcs {
+		if err := tp.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Stats returns a snapshot of the server's counters.
 func (s *PacketServer) Stats() Stats { return s.stats.snapshot() }
 
-// Start serves s on an ephemeral loopback port ("127.0.0.1:0", or "[::1]:0"
-// when Network is "tcp6") in a new goroutine and returns the bound address,
-// ready for dialing: the listener exists before Start returns. s.Address
-// and s.DualStack are ignored. The server is shut down, and its goroutines
-// waited for, by tb.Cleanup; call s.Shutdown or s.Close to stop it sooner.
-// Start calls tb.Fatalf if it cannot listen.
+// Start serves s on an ephemeral loopback port ("127.0.0.1:0"; "[::1]:0"
+// when Network is "tcp6" or IPv4 loopback is missing) in a new goroutine and
+// returns the bound address, ready for dialing: the listener exists before
+// Start returns. s.Address and s.DualStack are ignored. tb.Cleanup shuts the
+// server down and waits for Serve to return, reporting through tb.Errorf a
+// connection the test left open past a 10 s grace; call s.Shutdown or
+// s.Close to stop it sooner. Start calls tb.Fatalf if it cannot listen.
 func Start(tb TB, s *Server) net.Addr {
 	tb.Helper()
-	tb.Fatalf("echo: Start: %v", errors.ErrUnsupported)
-	return nil
+	network := s.Network
+	if network == "" {
+		network = "tcp"
+	}
+	var l net.Listener
+	err := forLoopback(network, "tcp", func(address string) (err error) {
+		l, err = s.listen(context.Background(), network, address, false)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("echo: Start: %v", err)
+		return nil
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	tb.Cleanup(func() { stopForTest(tb, s.Shutdown, served) })
+	return l.Addr()
 }
 
-// StartPacket is [Start] for a [PacketServer] ("127.0.0.1:0" or "[::1]:0").
+// StartPacket is [Start] for a [PacketServer].
 func StartPacket(tb TB, s *PacketServer) net.Addr {
 	tb.Helper()
-	tb.Fatalf("echo: StartPacket: %v", errors.ErrUnsupported)
-	return nil
+	network := s.Network
+	if network == "" {
+		network = "udp"
+	}
+	var pc net.PacketConn
+	err := forLoopback(network, "udp", func(address string) (err error) {
+		pc, err = s.listen(context.Background(), network, address, false)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("echo: StartPacket: %v", err)
+		return nil
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(pc) }()
+	tb.Cleanup(func() { stopForTest(tb, s.Shutdown, served) })
+	return pc.LocalAddr()
 }

@@ -1,0 +1,113 @@
+//go:build unix
+
+package echo
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysConn reads a *net.TCPConn through its syscall.RawConn so that a
+// connection waiting for input holds no buffer. net.Conn.Read needs its
+// buffer before it blocks; RawConn.Read instead calls readFn when the
+// poller says the socket may be readable, and readFn takes a pooled buffer
+// only for the read(2) itself, giving it back if the read would block.
+// That costs no extra system call: net.Conn.Read also tries read(2) first
+// and waits on EAGAIN.
+type sysConn struct {
+	nc   net.Conn
+	rc   syscall.RawConn // nil: not a socket we may read directly
+	buf  *[]byte
+	n    int
+	err  error
+	peek [1]byte
+
+	// Bound once per connection: a method value passed to RawConn.Read
+	// would otherwise be allocated on every call.
+	readFn, peekFn func(fd uintptr) bool
+}
+
+func (s *sysConn) init(c *conn) {
+	s.nc = c.nc
+	// Only the net package's own TCP and Unix conns: a user type that
+	// embeds one would promote SyscallConn while overriding Read, and
+	// reading its socket directly would bypass that Read.
+	var sc syscall.Conn
+	switch nc := c.nc.(type) {
+	case *net.TCPConn:
+		sc = nc
+	case *net.UnixConn:
+		sc = nc
+	default:
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	s.rc = rc
+	s.readFn = s.readSys
+	s.peekFn = s.peekSys
+}
+
+// read returns a pooled buffer holding n > 0 bytes, or an error (io.EOF at
+// the end of the stream) and no buffer.
+func (s *sysConn) read() (*[]byte, int, error) {
+	if s.rc == nil {
+		return plainRead(s.nc)
+	}
+	s.buf, s.n, s.err = nil, 0, nil
+	if err := s.rc.Read(s.readFn); err != nil {
+		return nil, 0, err // deadline or close: readFn took no buffer
+	}
+	return s.buf, s.n, s.err
+}
+
+func (s *sysConn) readSys(fd uintptr) bool {
+	b := getBuf()
+	for {
+		n, err := unix.Read(int(fd), *b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			putBuf(b) // nothing to read: wait with no buffer held
+			return false
+		case err != nil:
+			putBuf(b)
+			s.err = os.NewSyscallError("read", err)
+		case n == 0:
+			putBuf(b)
+			s.err = io.EOF
+		default:
+			s.buf, s.n = b, n
+		}
+		return true
+	}
+}
+
+// waitReadable blocks, holding no buffer, until the socket has input, an
+// end of stream or an error pending, or the read deadline passes. It peeks
+// (recv(2) MSG_PEEK) so the bytes stay queued for the frame.Reader; the
+// socket is non-blocking, so the peek returns EAGAIN rather than block.
+func (s *sysConn) waitReadable() error {
+	if s.rc == nil {
+		return nil // the frame.Reader's read will block, holding its buffer
+	}
+	return s.rc.Read(s.peekFn)
+}
+
+func (s *sysConn) peekSys(fd uintptr) bool {
+	for {
+		_, _, err := unix.Recvfrom(int(fd), s.peek[:], unix.MSG_PEEK)
+		if err == unix.EINTR {
+			continue
+		}
+		// Data, EOF or an error: the next read reports the last two.
+		return err != unix.EAGAIN
+	}
+}

@@ -1,0 +1,337 @@
+package echo
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/framesock/framesock/frame"
+)
+
+// rawBufSize is the size of the pooled buffer a raw connection reads into.
+// 64 KiB matches the largest chunk a loopback read returns in practice and
+// the benchmark's streaming message; it is held only between a read and the
+// end of its reply's write, never while a connection waits for input.
+const rawBufSize = 64 << 10
+
+var rawBufs = sync.Pool{New: func() any { b := make([]byte, rawBufSize); return &b }}
+
+func getBuf() *[]byte  { return rawBufs.Get().(*[]byte) }
+func putBuf(b *[]byte) { rawBufs.Put(b) }
+
+// lingerTimeout bounds how long a connection being shut down waits for the
+// client to close after the server half-closed it. Closing while the client
+// still sends makes the kernel answer with RST, and a client that receives
+// RST may lose replies it has not read yet (RFC 1122 4.2.2.13; net/http's
+// closeWriteAndWait waits for the same reason).
+const lingerTimeout = 2 * time.Second
+
+// aLongTimeAgo is a deadline in the past: setting it wakes a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errQuit is the reason a handler stops when its connection is shut down.
+var errQuit = errors.New("echo: shutting down")
+
+// conn is one served TCP connection; one goroutine runs serve.
+type conn struct {
+	srv       *Server
+	nc        net.Conn
+	transform Transform
+	idle      time.Duration // <= 0: none
+	writeTO   time.Duration // <= 0: none
+	quitting  atomic.Bool   // set by Shutdown before it wakes the reader
+
+	// Lazy deadlines: when each was last moved (see Server.IdleTimeout).
+	readArmed, writeArmed time.Time
+
+	sys sysConn // platform read path (read_*.go)
+
+	// Framed mode only.
+	fw        *frame.Writer
+	unflushed bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, transform: s.Transform}
+	c.idle = orDefault(s.IdleTimeout, DefaultIdleTimeout)
+	c.writeTO = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	c.sys.init(c)
+	return c
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// quit asks the handler to stop reading: it sets the flag first and then
+// wakes any blocked read with a past deadline. The handler checks the flag
+// after moving its own deadline, so whichever runs first, it cannot go back
+// to sleep on a fresh deadline.
+func (c *conn) quit() {
+	c.quitting.Store(true)
+	c.nc.SetReadDeadline(aLongTimeAgo)
+}
+
+// armRead moves the read deadline to IdleTimeout from now, unless it was
+// moved less than IdleTimeout/8 ago: SetReadDeadline takes a lock and
+// resets a runtime timer, which would otherwise cost every read.
+func (c *conn) armRead() error {
+	if c.idle > 0 {
+		now := time.Now()
+		if now.Sub(c.readArmed) >= c.idle/8 {
+			c.readArmed = now
+			if err := c.nc.SetReadDeadline(now.Add(c.idle)); err != nil {
+				return err
+			}
+		}
+	}
+	if c.quitting.Load() {
+		return errQuit
+	}
+	return nil
+}
+
+// armWrite is armRead for WriteTimeout.
+func (c *conn) armWrite() error {
+	if c.writeTO > 0 {
+		now := time.Now()
+		if now.Sub(c.writeArmed) >= c.writeTO/8 {
+			c.writeArmed = now
+			return c.nc.SetWriteDeadline(now.Add(c.writeTO))
+		}
+	}
+	return nil
+}
+
+// Write writes p to the connection under WriteTimeout and counts it. It is
+// also the frame.Writer's destination.
+func (c *conn) Write(p []byte) (int, error) {
+	if err := c.armWrite(); err != nil {
+		return 0, err
+	}
+	n, err := c.nc.Write(p)
+	c.srv.stats.bytesOut.Add(uint64(n))
+	if err != nil {
+		err = &ioError{op: "write", err: err}
+	}
+	return n, err
+}
+
+// Read is the frame.Reader's source. Before it may block, it flushes the
+// replies the frame.Writer holds: the client may be waiting for them before
+// it sends more, and this is the one place the server can block on input.
+func (c *conn) Read(p []byte) (int, error) {
+	if c.unflushed {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.nc.Read(p)
+	c.srv.stats.bytesIn.Add(uint64(n))
+	return n, err
+}
+
+func (c *conn) flush() error {
+	c.unflushed = false
+	return c.fw.Flush()
+}
+
+// ioError marks a write error, so that a write deadline is told apart from
+// the read deadline that IdleTimeout sets.
+type ioError struct {
+	op  string
+	err error
+}
+
+func (e *ioError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *ioError) Unwrap() error { return e.err }
+
+// serve runs the connection until the client leaves, a limit cuts it, a
+// transform panics or the server shuts down, and then closes it.
+func (c *conn) serve() {
+	defer c.srv.trackConn(c, false)
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.stats.panics.Add(1)
+			c.srv.logger().Error("echo: transform panicked; closing connection",
+				"remote", c.nc.RemoteAddr(), "panic", v, "stack", string(debug.Stack()))
+			c.nc.Close()
+		}
+	}()
+	var err error
+	if c.srv.Framed {
+		err = c.serveFramed()
+	} else {
+		err = c.serveRaw()
+	}
+	c.finish(err)
+}
+
+// serveRaw echoes a byte stream chunk by chunk. Each chunk's reply is
+// written in full before the next read, so a client that does not read
+// stops the server reading from it (TCP flow control) instead of growing a
+// queue, and every byte read has been echoed whenever a read begins.
+func (c *conn) serveRaw() error {
+	for {
+		if err := c.armRead(); err != nil {
+			return err
+		}
+		b, n, err := c.sys.read()
+		if n > 0 {
+			c.srv.stats.bytesIn.Add(uint64(n))
+			reply := (*b)[:n]
+			if c.transform != nil {
+				reply = c.transform(reply)
+			}
+			if _, werr := c.Write(reply); werr != nil {
+				putBuf(b)
+				return werr
+			}
+		}
+		if b != nil {
+			putBuf(b)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// serveFramed echoes message by message. Replies are buffered in the
+// frame.Writer and flushed when the server is about to block on input (see
+// conn.Read), so many small pipelined messages leave in one write. While a
+// connection waits for its next message it holds neither reader nor writer
+// buffer: both are released and the wait is for readability only.
+func (c *conn) serveFramed() error {
+	opts := c.srv.FrameOptions
+	if c.srv.MaxMessageSize != 0 {
+		opts = append(opts[:len(opts):len(opts)], frame.WithMaxSize(c.srv.MaxMessageSize))
+	}
+	fr := frame.NewReader(c, opts...)
+	c.fw = frame.NewWriter(c, opts...)
+	defer fr.Release()
+	defer c.fw.Release()
+	for {
+		// On shutdown, complete messages already in the reader's buffer
+		// have been read from the socket, so they are still answered;
+		// the past read deadline then stops the loop at the first
+		// message that needs the socket.
+		if err := c.armRead(); err != nil && (err != errQuit || fr.Buffered() == 0) {
+			return c.flushThen(err)
+		}
+		if fr.Buffered() == 0 {
+			if c.unflushed {
+				if err := c.flush(); err != nil {
+					return err
+				}
+			}
+			fr.Release()
+			c.fw.Release()
+			if err := c.sys.waitReadable(); err != nil {
+				return err
+			}
+		}
+		msg, err := fr.ReadMessage()
+		if err != nil {
+			return c.flushThen(err)
+		}
+		c.srv.stats.msgsIn.Add(1)
+		if c.transform != nil {
+			msg = c.transform(msg)
+		}
+		if err := c.fw.WriteMessage(msg); err != nil {
+			return err
+		}
+		c.unflushed = true
+		c.srv.stats.msgsOut.Add(1)
+	}
+}
+
+// flushThen sends the replies still buffered before a read error ends the
+// connection: they answer messages the server has read.
+func (c *conn) flushThen(err error) error {
+	if c.unflushed {
+		if ferr := c.flush(); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	return err
+}
+
+// finish logs why the connection ended and closes it; on shutdown it first
+// half-closes and lingers so that the replies already sent are not lost to
+// a reset.
+func (c *conn) finish(err error) {
+	s := c.srv
+	var we *ioError
+	quit := c.quitting.Load() && !errors.As(err, &we) &&
+		(errors.Is(err, errQuit) || errors.Is(err, os.ErrDeadlineExceeded))
+	switch {
+	case quit:
+		c.linger()
+		return
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		// The client left, or Close or a Shutdown deadline closed it.
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.stats.timeouts.Add(1)
+		if errors.As(err, &we) {
+			s.logger().Warn("echo: write timeout; client is not reading; closing connection",
+				"remote", c.nc.RemoteAddr(), "write_timeout", c.writeTO)
+		} else {
+			s.logger().Info("echo: idle timeout; closing connection",
+				"remote", c.nc.RemoteAddr(), "idle_timeout", c.idle)
+		}
+	case errors.Is(err, frame.ErrTooLarge), errors.Is(err, frame.ErrInvalidHeader):
+		s.logger().Warn("echo: protocol error; closing connection",
+			"remote", c.nc.RemoteAddr(), "err", err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		s.logger().Debug("echo: connection ended", "remote", c.nc.RemoteAddr(), "err", err)
+	default:
+		s.logger().Warn("echo: connection error; closing connection",
+			"remote", c.nc.RemoteAddr(), "err", err)
+	}
+	c.nc.Close()
+}
+
+// linger half-closes a connection being shut down, then reads and discards
+// until the client closes its side or lingerTimeout passes, and closes.
+func (c *conn) linger() {
+	defer c.nc.Close()
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if c.nc.SetReadDeadline(time.Now().Add(lingerTimeout)) != nil {
+		return
+	}
+	var buf [512]byte
+	for range int(lingerTimeout / time.Millisecond) { // bounded: each read either waits or returns data
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// plainRead reads into a pooled buffer through net.Conn.Read, for conns the
+// platform read path cannot take.
+func plainRead(nc net.Conn) (*[]byte, int, error) {
+	b := getBuf()
+	n, err := nc.Read(*b)
+	if n == 0 {
+		putBuf(b)
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return nil, 0, err
+	}
+	return b, n, err
+}
