@@ -97,6 +97,10 @@ func (r *Reader) AppendMessage(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	if dst == nil {
+		// Keep "empty, non-nil" for a zero-length message.
+		dst = []byte{}
+	}
 	return append(dst, msg...), nil
 }
 

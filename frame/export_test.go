@@ -1,0 +1,22 @@
+package frame
+
+// HeldBytes reports the capacity of the buffers r holds, so tests can see
+// that a burst of large messages leaves no large buffer behind and that
+// Release gives the buffer back.
+func (r *Reader) HeldBytes() int {
+	n := 0
+	for _, p := range []*[]byte{r.bufp, r.bigp, r.lastp} {
+		if p != nil {
+			n += cap(*p)
+		}
+	}
+	return n
+}
+
+// HeldBytes reports the capacity of the buffer w holds.
+func (w *Writer) HeldBytes() int {
+	if w.bufp == nil {
+		return 0
+	}
+	return cap(*w.bufp)
+}

@@ -1,0 +1,562 @@
+package frame_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/framesock/framesock/frame"
+)
+
+// readAPIs are the ways to read a stream of messages, each given a fresh
+// reader of the stream.
+var readAPIs = []struct {
+	name string
+	read func(r io.Reader, opts ...frame.Option) func() ([]byte, error)
+}{
+	{"Reader.ReadMessage", func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+		return frame.NewReader(r, opts...).ReadMessage
+	}},
+	{"Reader.ReadMessage/buffer512", func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+		return frame.NewReader(r, append(opts, frame.WithBufferSize(512))...).ReadMessage
+	}},
+	{"Reader.AppendMessage", func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+		fr := frame.NewReader(r, opts...)
+		var buf []byte
+		return func() ([]byte, error) {
+			var err error
+			buf, err = fr.AppendMessage(buf[:0])
+			return buf, err
+		}
+	}},
+	{"Reader.Messages", func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+		fr := frame.NewReader(r, opts...)
+		return func() ([]byte, error) {
+			// Resuming the iteration after an error is the
+			// documented way to retry.
+			for m, err := range fr.Messages() {
+				return m, err
+			}
+			return nil, io.EOF
+		}
+	}},
+}
+
+// TestReadPartialData checks that every read API returns whole messages
+// through every adversarial reader, for every header format.
+func TestReadPartialData(t *testing.T) {
+	t.Parallel()
+	for _, h := range headers {
+		msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
+		stream := encode(t, h, msgs...)
+		for _, api := range readAPIs {
+			for _, rm := range readMakers {
+				t.Run(fmt.Sprintf("%v/%s/%s", h, api.name, rm.name), func(t *testing.T) {
+					t.Parallel()
+					read := api.read(rm.fn(bytes.NewReader(stream)), frame.WithHeader(h))
+					got, err := collect(t, read)
+					if err != io.EOF {
+						t.Fatalf("after %d messages: err = %v, want io.EOF", len(got), err)
+					}
+					if diff := diffMessages(msgs, got); diff != "" {
+						t.Errorf("messages (-want +got):\n%s", diff)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestRecvMessagePartialData is TestReadPartialData for the unbuffered
+// RecvMessage. It cannot resume after a timeout in the middle of a frame
+// (it keeps no state), so through TimeoutReader it must report the timeout
+// and never return part of a message as if it were whole.
+func TestRecvMessagePartialData(t *testing.T) {
+	t.Parallel()
+	msgs := testMessages(1 << 20)
+	stream := encode(t, frame.Uint32BE, msgs...)
+	for _, rm := range readMakers {
+		t.Run(rm.name, func(t *testing.T) {
+			t.Parallel()
+			r := rm.fn(bytes.NewReader(stream))
+			var got [][]byte
+			var err error
+			for range len(msgs) + 1 {
+				var m []byte
+				if m, err = frame.RecvMessage(r); err != nil {
+					break
+				}
+				got = append(got, m)
+			}
+			if rm.name == "timeout" {
+				if !errors.Is(err, iotest.ErrTimeout) {
+					t.Fatalf("err = %v, want iotest.ErrTimeout", err)
+				}
+				if diff := diffMessages(msgs[:len(got)], got); diff != "" {
+					t.Errorf("messages before the timeout (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err != io.EOF {
+				t.Fatalf("after %d messages: err = %v, want io.EOF", len(got), err)
+			}
+			if diff := diffMessages(msgs, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRecvMessageDoesNotOverRead checks that the unbuffered functions
+// leave the bytes after the frame in the stream.
+func TestRecvMessageDoesNotOverRead(t *testing.T) {
+	t.Parallel()
+	stream := append(encode(t, frame.Uint32BE, []byte("first")), "trailer"...)
+	r := bytes.NewReader(stream)
+	if m, err := frame.RecvMessage(r); err != nil || string(m) != "first" {
+		t.Fatalf("RecvMessage = %q, %v; want \"first\", nil", m, err)
+	}
+	rest, err := frame.RecvExactly(r, 7)
+	if err != nil || string(rest) != "trailer" {
+		t.Fatalf("RecvExactly = %q, %v; want \"trailer\", nil", rest, err)
+	}
+}
+
+func TestReadNetPipe(t *testing.T) {
+	t.Parallel()
+	for _, h := range headers {
+		t.Run(h.String(), func(t *testing.T) {
+			t.Parallel()
+			msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
+			c1, c2 := net.Pipe()
+			defer c2.Close()
+			done := make(chan error, 1)
+			go func() {
+				w := frame.NewWriter(c1, frame.WithHeader(h))
+				for i, m := range msgs {
+					if err := w.WriteMessage(m); err != nil {
+						done <- err
+						return
+					}
+					// Flush at odd points to vary the chunking.
+					if i%3 == 0 {
+						if err := w.Flush(); err != nil {
+							done <- err
+							return
+						}
+					}
+				}
+				err := w.Flush()
+				c1.Close()
+				done <- err
+			}()
+			r := frame.NewReader(c2, frame.WithHeader(h))
+			got, err := collect(t, r.ReadMessage)
+			if err != io.EOF {
+				t.Errorf("err = %v, want io.EOF", err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("writer: %v", err)
+			}
+			if diff := diffMessages(msgs, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestEOFContract checks io.EOF between messages and io.ErrUnexpectedEOF
+// inside a header or payload, for every read API and every header.
+func TestEOFContract(t *testing.T) {
+	t.Parallel()
+	for _, h := range headers {
+		whole := encode(t, h, []byte("hello"), make([]byte, 300))
+		hdrLen := h.Len(300)
+		tests := []struct {
+			name  string
+			input []byte
+			n     int // whole messages before the error
+			want  error
+		}{
+			{"empty stream", nil, 0, io.EOF},
+			{"between messages", whole, 2, io.EOF},
+			{"inside first header", whole[:1], 0, io.ErrUnexpectedEOF},
+			{"inside payload", whole[:len(whole)-1], 1, io.ErrUnexpectedEOF},
+			{"inside second header", whole[:h.Len(5)+5+hdrLen-1], 1, io.ErrUnexpectedEOF},
+			{"after second header", whole[:h.Len(5)+5+hdrLen], 1, io.ErrUnexpectedEOF},
+		}
+		for _, tt := range tests {
+			if tt.name == "inside second header" && hdrLen == 1 {
+				continue // a 1-byte header has no inside
+			}
+			for _, api := range readAPIs {
+				t.Run(fmt.Sprintf("%v/%s/%s", h, tt.name, api.name), func(t *testing.T) {
+					t.Parallel()
+					read := api.read(bytes.NewReader(tt.input), frame.WithHeader(h))
+					got, err := collect(t, read)
+					if len(got) != tt.n {
+						t.Errorf("got %d messages, want %d", len(got), tt.n)
+					}
+					if tt.want == io.EOF && err != io.EOF {
+						t.Fatalf("err = %v, want io.EOF itself", err)
+					}
+					if !errors.Is(err, tt.want) {
+						t.Fatalf("err = %v, want %v", err, tt.want)
+					}
+					if tt.want == io.ErrUnexpectedEOF {
+						if _, err2 := read(); !errors.Is(err2, io.ErrUnexpectedEOF) {
+							t.Errorf("second call: err = %v, want the sticky io.ErrUnexpectedEOF", err2)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestRecvMessageEOFContract(t *testing.T) {
+	t.Parallel()
+	whole := encode(t, frame.Uint32BE, []byte("hello"))
+	tests := []struct {
+		name  string
+		input []byte
+		want  error
+	}{
+		{"empty stream", nil, io.EOF},
+		{"inside header", whole[:3], io.ErrUnexpectedEOF},
+		{"after header", whole[:4], io.ErrUnexpectedEOF},
+		{"inside payload", whole[:6], io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := frame.RecvMessage(bytes.NewReader(tt.input))
+			if tt.want == io.EOF && err != io.EOF {
+				t.Fatalf("err = %v, want io.EOF itself", err)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("RecvExactly", func(t *testing.T) {
+		t.Parallel()
+		if _, err := frame.RecvExactly(bytes.NewReader(nil), 3); err != io.EOF {
+			t.Errorf("empty: err = %v, want io.EOF", err)
+		}
+		b, err := frame.RecvExactly(bytes.NewReader([]byte("ab")), 3)
+		if !errors.Is(err, io.ErrUnexpectedEOF) || string(b) != "ab" {
+			t.Errorf("short: %q, %v; want \"ab\", io.ErrUnexpectedEOF", b, err)
+		}
+		if _, err := frame.RecvExactly(bytes.NewReader(nil), -1); err == nil {
+			t.Error("negative count: err = nil")
+		}
+	})
+}
+
+// TestZeroLength checks that empty messages come back empty and non-nil
+// from every API, as Python's b"" does.
+func TestZeroLength(t *testing.T) {
+	t.Parallel()
+	for _, h := range headers {
+		stream := encode(t, h, nil, nil, []byte("x"), nil)
+		for _, api := range readAPIs {
+			t.Run(fmt.Sprintf("%v/%s", h, api.name), func(t *testing.T) {
+				t.Parallel()
+				read := api.read(bytes.NewReader(stream), frame.WithHeader(h))
+				for i, want := range []string{"", "", "x", ""} {
+					m, err := read()
+					if err != nil || m == nil || string(m) != want {
+						t.Fatalf("message %d = %#v, %v; want non-nil %q", i, m, err, want)
+					}
+				}
+			})
+		}
+	}
+	t.Run("RecvMessage", func(t *testing.T) {
+		t.Parallel()
+		m, err := frame.RecvMessage(bytes.NewReader([]byte{0, 0, 0, 0}))
+		if err != nil || m == nil || len(m) != 0 {
+			t.Fatalf("RecvMessage = %#v, %v; want empty non-nil", m, err)
+		}
+		m, err = frame.RecvExactly(bytes.NewReader(nil), 0)
+		if err != nil || m == nil {
+			t.Fatalf("RecvExactly(0) = %#v, %v; want empty non-nil", m, err)
+		}
+	})
+}
+
+// TestOversize checks the oversize policy: the typed error with its
+// details, sticky by default, and skipped in discard mode.
+func TestOversize(t *testing.T) {
+	t.Parallel()
+	big := payload(1, 3000)
+	stream := encode(t, frame.Uint32BE, []byte("ok"), big, []byte("after"))
+	for _, bufSize := range []int{512, 4096} {
+		t.Run(fmt.Sprintf("sticky/buffer%d", bufSize), func(t *testing.T) {
+			t.Parallel()
+			r := frame.NewReader(iotest.HalfReader(bytes.NewReader(stream)), frame.WithMaxSize(2000), frame.WithBufferSize(bufSize))
+			if m, err := r.ReadMessage(); err != nil || string(m) != "ok" {
+				t.Fatalf("first = %q, %v", m, err)
+			}
+			for range 2 {
+				_, err := r.ReadMessage()
+				var se *frame.SizeError
+				if !errors.As(err, &se) || !errors.Is(err, frame.ErrTooLarge) {
+					t.Fatalf("err = %v, want a *SizeError matching ErrTooLarge", err)
+				}
+				want := &frame.SizeError{Size: 3000, Max: 2000, Format: frame.Uint32BE, Header: []byte{0, 0, 0x0b, 0xb8}}
+				if diff := cmp.Diff(want, se); diff != "" {
+					t.Errorf("SizeError (-want +got):\n%s", diff)
+				}
+			}
+		})
+		t.Run(fmt.Sprintf("discard/buffer%d", bufSize), func(t *testing.T) {
+			t.Parallel()
+			r := frame.NewReader(iotest.TimeoutReader(iotest.OneByteReader(bytes.NewReader(stream))),
+				frame.WithMaxSize(2000), frame.WithDiscardOversize(true), frame.WithBufferSize(bufSize))
+			got, err := collect(t, func() ([]byte, error) {
+				m, err := r.ReadMessage()
+				if errors.Is(err, frame.ErrTooLarge) {
+					return []byte("<too large>"), nil
+				}
+				return m, err
+			})
+			if err != io.EOF {
+				t.Fatalf("err = %v, want io.EOF", err)
+			}
+			want := [][]byte{[]byte("ok"), []byte("<too large>"), []byte("after")}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("discard/truncated", func(t *testing.T) {
+		t.Parallel()
+		r := frame.NewReader(bytes.NewReader(stream[:len(stream)-1000]), frame.WithMaxSize(2000), frame.WithDiscardOversize(true))
+		r.ReadMessage()
+		if _, err := r.ReadMessage(); !errors.Is(err, frame.ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+		if _, err := r.ReadMessage(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("err = %v, want io.ErrUnexpectedEOF inside the skipped payload", err)
+		}
+	})
+	t.Run("Messages/discard", func(t *testing.T) {
+		t.Parallel()
+		r := frame.NewReader(bytes.NewReader(stream), frame.WithMaxSize(2000), frame.WithDiscardOversize(true))
+		var got []string
+		for m, err := range r.Messages() {
+			if err != nil {
+				got = append(got, "error")
+				continue
+			}
+			got = append(got, string(m))
+		}
+		if diff := cmp.Diff([]string{"ok", "error", "after"}, got); diff != "" {
+			t.Errorf("messages (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestMisframingHint checks that an absurd length that is really the
+// start of another protocol says so.
+func TestMisframingHint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, input, want string
+	}{
+		{"HTTP", "GET / HTTP/1.1\r\n", "HTTP/1.x"},
+		{"TLS", "\x16\x03\x01\x02\x00", "TLS"},
+		{"text", "rtbu", "looks like text"},
+		{"binary", "\xff\xff\xff\xff", "WithMaxSize"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := frame.NewReader(strings.NewReader(tt.input)).ReadMessage()
+			if !errors.Is(err, frame.ErrTooLarge) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrTooLarge mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestResumeAfterError checks that a read error in the middle of a frame
+// loses nothing: the next call resumes the frame.
+func TestResumeAfterError(t *testing.T) {
+	t.Parallel()
+	msgs := [][]byte{payload(1, 10), payload(2, 70000), payload(3, 3)}
+	stream := encode(t, frame.Uint32BE, msgs...)
+	errFlaky := errors.New("flaky")
+	// Fail before every read, then deliver at most 7 bytes.
+	src := bytes.NewReader(stream)
+	fail := true
+	flaky := readerFunc(func(p []byte) (int, error) {
+		fail = !fail
+		if !fail {
+			return 0, errFlaky
+		}
+		return src.Read(p[:min(len(p), 7)])
+	})
+	r := frame.NewReader(flaky)
+	var got [][]byte
+	for range 100000 {
+		m, err := r.ReadMessage()
+		if errors.Is(err, errFlaky) {
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, bytes.Clone(m))
+	}
+	if diff := diffMessages(msgs, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestReaderNoProgress checks that a reader returning (0, nil) forever
+// gives io.ErrNoProgress instead of a hang.
+func TestReaderNoProgress(t *testing.T) {
+	t.Parallel()
+	r := frame.NewReader(readerFunc(func([]byte) (int, error) { return 0, nil }))
+	if _, err := r.ReadMessage(); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("err = %v, want io.ErrNoProgress", err)
+	}
+}
+
+// TestReaderRelease checks the memory contract the echo server relies on:
+// no buffer before the first read, none kept after a burst of large
+// messages, none while idle after Release, and none dropped while bytes
+// are pending.
+func TestReaderRelease(t *testing.T) {
+	t.Parallel()
+	stream := encode(t, frame.Uint32BE, payload(1, 1<<20), []byte("a"), []byte("b"), payload(2, 100000))
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(stream[:len(stream)-50000])
+		pw.Close()
+	}()
+	r := frame.NewReader(pr)
+	if n := r.HeldBytes(); n != 0 {
+		t.Fatalf("before the first read: holding %d bytes, want 0", n)
+	}
+	if m, err := r.ReadMessage(); err != nil || len(m) != 1<<20 {
+		t.Fatalf("first: %d bytes, %v", len(m), err)
+	}
+	if m, err := r.ReadMessage(); err != nil || string(m) != "a" {
+		t.Fatalf("second: %q, %v", m, err)
+	}
+	if n := r.HeldBytes(); n > 4096 {
+		t.Errorf("after the burst: holding %d bytes, want at most the 4096-byte buffer", n)
+	}
+	// "b" is buffered: Release must keep it.
+	r.Release()
+	if m, err := r.ReadMessage(); err != nil || string(m) != "b" {
+		t.Fatalf("third after Release: %q, %v", m, err)
+	}
+	r.Release()
+	if n, b := r.HeldBytes(), r.Buffered(); n != 0 && b == 0 {
+		t.Errorf("after Release with nothing buffered: holding %d bytes, want 0", n)
+	}
+	// The last message is cut short: the partial payload must survive
+	// Release and end in io.ErrUnexpectedEOF, not a shorter message.
+	_, err := r.ReadMessage()
+	r.Release()
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("fourth: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// TestReleaseMidFrame checks that Release in the middle of a frame keeps
+// the frame: partial payload bytes are kept and the buffer is re-taken.
+func TestReleaseMidFrame(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{100, 3000, 50000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			msg := payload(7, n)
+			r := frame.NewReader(iotest.TimeoutReader(iotest.HalfReader(bytes.NewReader(encode(t, frame.Uint32BE, msg)))))
+			var got []byte
+			for i := range 10000 {
+				m, err := r.ReadMessage()
+				if errors.Is(err, iotest.ErrTimeout) || (i == 0 && err == nil) {
+					r.Release()
+				}
+				if err == nil {
+					got = bytes.Clone(m)
+					break
+				}
+				if !errors.Is(err, iotest.ErrTimeout) {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, msg) {
+				t.Fatalf("got %d bytes, want the %d-byte message", len(got), n)
+			}
+		})
+	}
+}
+
+func TestHandoff(t *testing.T) {
+	t.Parallel()
+	stream := append(encode(t, frame.Uint32BE, []byte("hello")), "raw protocol bytes"...)
+	r := frame.NewReader(iotest.HalfReader(bytes.NewReader(stream)))
+	if m, err := r.ReadMessage(); err != nil || string(m) != "hello" {
+		t.Fatalf("ReadMessage = %q, %v", m, err)
+	}
+	rest, err := io.ReadAll(r.Handoff())
+	if err != nil || string(rest) != "raw protocol bytes" {
+		t.Fatalf("Handoff read %q, %v; want \"raw protocol bytes\"", rest, err)
+	}
+}
+
+// TestReset checks that Reset clears a sticky error and reads anew.
+func TestReset(t *testing.T) {
+	t.Parallel()
+	r := frame.NewReader(bytes.NewReader([]byte{0, 0}))
+	if _, err := r.ReadMessage(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	r.Reset(bytes.NewReader(encode(t, frame.Uint32BE, []byte("new"))))
+	if m, err := r.ReadMessage(); err != nil || string(m) != "new" {
+		t.Fatalf("after Reset: %q, %v", m, err)
+	}
+}
+
+// TestReadAllocs checks that ReadMessage allocates nothing in steady
+// state, for small messages read from the buffer and for large ones read
+// into pooled buffers.
+func TestReadAllocs(t *testing.T) {
+	for _, n := range []int{16, 1024, 100000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			stream := bytes.Repeat(encode(t, frame.Uint32BE, payload(1, n)), 4)
+			src := bytes.NewReader(stream)
+			r := frame.NewReader(src)
+			allocs := testing.AllocsPerRun(200, func() {
+				if _, err := r.ReadMessage(); err == io.EOF {
+					src.Reset(stream)
+					r.ReadMessage()
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("ReadMessage of %d bytes: %v allocs/op, want 0", n, allocs)
+			}
+		})
+	}
+}
