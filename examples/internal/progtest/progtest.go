@@ -261,3 +261,53 @@ func findTestdata(name string) (string, error) {
 	}
 	return "", fmt.Errorf("testdata/%s not found from the test's directory", name)
 }
+
+// Serve runs handler for every connection to a new TCP listener on
+// 127.0.0.1 port 0 and returns its address: a server that misbehaves on
+// purpose (never answers, sends a hostile header). At cleanup the listener
+// and every connection are closed and every handler is waited for.
+func Serve(t testing.TB, handler func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool // set at cleanup; later connections are closed at once
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed at cleanup
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			if closed {
+				_ = c.Close()
+			}
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handler(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		closed = true
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
