@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/frame"
+	"github.com/framesock/framesock/sockopt"
 )
 
 // ErrServerClosed is returned by the Serve and ListenAndServe methods of
@@ -183,8 +184,17 @@ type Server struct {
 	// limit. Like IdleTimeout, the deadline moves at most every 1/8 of it.
 	WriteTimeout time.Duration
 
-	// DualStack makes Listen bind one listener for IPv4 and IPv6 through
-	// package dualstack when Address's host is empty or a wildcard.
+	// Options are socket options for the listener and every connection,
+	// each set in the phase where it takes effect (see package sockopt):
+	// for example sockopt.ReusePort(true) before bind, or
+	// sockopt.NoDelay(false) on each accepted connection. Listen fails if
+	// an option fails or the platform lacks it.
+	Options []sockopt.Option
+
+	// DualStack makes Listen serve IPv4 and IPv6 clients on one port
+	// through [dualstack.Listen] when Network is "tcp" and Address's host
+	// is empty or a wildcard, and report IPv4 peers unmapped (127.0.0.1,
+	// not ::ffff:127.0.0.1). Without it, Listen behaves as [net.Listen].
 	DualStack bool
 
 	// Logger receives connection errors, transform panics, accept retries
@@ -203,8 +213,8 @@ type Server struct {
 	connsDone chan struct{} // closed when shutting down and no conn is left
 }
 
-// Listen binds Network and Address (applying DualStack) and returns the
-// listener without serving it, so that a caller can read its address before
+// Listen binds Network and Address (applying Options and DualStack) and
+// returns the listener without serving it, so that a caller can read its address before
 // calling [Server.Serve]. The listener is tracked: Shutdown and Close close
 // it even if Serve is never called. After Shutdown or Close, Listen returns
 // [ErrServerClosed].
@@ -220,7 +230,7 @@ func (s *Server) listen(ctx context.Context, network, address string, dual bool)
 	if s.shuttingDown() {
 		return nil, ErrServerClosed
 	}
-	l, err := listenStream(ctx, network, address, dual)
+	l, err := listenStream(ctx, network, address, dual, s.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -357,8 +367,14 @@ type PacketServer struct {
 	// Transform computes each reply; nil echoes datagrams unchanged.
 	Transform Transform
 
-	// DualStack makes Listen bind one socket for IPv4 and IPv6 through
-	// package dualstack when Address's host is empty or a wildcard.
+	// Options are socket options for the socket (see package sockopt),
+	// such as sockopt.ReadBuffer to absorb bursts; Listen fails if one
+	// fails or the platform lacks it.
+	Options []sockopt.Option
+
+	// DualStack makes Listen serve IPv4 and IPv6 clients on one port
+	// through [dualstack.ListenPacket] when Network is "udp" and Address's
+	// host is empty or a wildcard.
 	DualStack bool
 
 	// Logger receives errors, panics and drops; nil means [slog.Default].
@@ -393,7 +409,7 @@ func (s *PacketServer) listen(ctx context.Context, network, address string, dual
 	if s.inShutdown.Load() {
 		return nil, ErrServerClosed
 	}
-	pc, err := listenPacket(ctx, network, address, dual)
+	pc, err := listenPacket(ctx, network, address, dual, s.Options)
 	if err != nil {
 		return nil, err
 	}

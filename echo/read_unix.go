@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/framesock/framesock/dualstack"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,6 +43,9 @@ func (s *sysConn) init(c *conn) {
 		sc = nc
 	case *net.UnixConn:
 		sc = nc
+	case *dualstack.Conn:
+		// Only its address methods differ from the *net.TCPConn's.
+		sc = nc.TCPConn
 	default:
 		return
 	}

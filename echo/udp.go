@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/framesock/framesock/dualstack"
 )
 
 // trackedPacketConn closes its socket once, however many of Serve,
@@ -91,10 +93,27 @@ func (s *PacketServer) maxDatagram() int {
 // servePackets runs the batched loop where the platform has one, and the
 // plain ReadFrom/WriteTo loop otherwise.
 func (s *PacketServer) servePackets(pc net.PacketConn) error {
+	// A dualstack.PacketConn on one socket is that socket's
+	// *net.UDPConn underneath; serve it directly so it is batched too.
+	// (With two sockets, its own goroutines read them: go through it.)
+	if dp, ok := pc.(*dualstack.PacketConn); ok {
+		if scs := dp.SyscallConns(); len(scs) == 1 {
+			if uc, ok := scs[0].(*net.UDPConn); ok {
+				pc = uc
+			}
+		}
+	}
 	if b := newBatcher(pc, s.maxDatagram()); b != nil {
 		return b.run(s)
 	}
 	return s.plainLoop(pc)
+}
+
+// addrPortConn is the allocation-free datagram API that *net.UDPConn and
+// *dualstack.PacketConn share.
+type addrPortConn interface {
+	ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(p []byte, addr netip.AddrPort) (int, error)
 }
 
 // plainLoop echoes one datagram per system call each way. The buffer is
@@ -104,7 +123,7 @@ func (s *PacketServer) servePackets(pc net.PacketConn) error {
 func (s *PacketServer) plainLoop(pc net.PacketConn) error {
 	max := s.maxDatagram()
 	buf := make([]byte, max+1)
-	uc, _ := pc.(*net.UDPConn)
+	uc, _ := pc.(addrPortConn)
 	var delay time.Duration
 	for !s.inShutdown.Load() {
 		var (
