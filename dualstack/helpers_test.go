@@ -1,0 +1,230 @@
+package dualstack_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/framesock/framesock/dualstack"
+	"github.com/framesock/framesock/sockopt"
+)
+
+// ioTimeout bounds every wait on the network in these tests; loopback
+// answers in microseconds, so reaching it means a bug, not a slow host.
+const ioTimeout = 10 * time.Second
+
+// stacks probes the loopback addresses once, as nettest does, so tests can
+// skip on hosts without one of them.
+var stacks = sync.OnceValues(func() (v4, v6 error) {
+	probe := func(addr string) error {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		return l.Close()
+	}
+	return probe("127.0.0.1:0"), probe("[::1]:0")
+})
+
+func requireBothStacks(t *testing.T) {
+	t.Helper()
+	v4, v6 := stacks()
+	if v4 != nil {
+		t.Skipf("skipping: IPv4 loopback unavailable: %v", v4)
+	}
+	if v6 != nil {
+		t.Skipf("skipping: IPv6 loopback unavailable: %v", v6)
+	}
+}
+
+// The ways a kernel can refuse to clear IPV6_V6ONLY: OpenBSD's kernel
+// returns EINVAL from setsockopt(2), and sockopt refuses V6Only(false) on
+// OpenBSD and DragonFly before any system call.
+var v6OnlyForced = []struct {
+	name string
+	err  error
+}{
+	{"kernel EINVAL", os.NewSyscallError("setsockopt", syscall.EINVAL)},
+	{"sockopt unsupported", &sockopt.OptionError{Option: sockopt.V6Only(false), Err: fmt.Errorf("%w on openbsd", errors.ErrUnsupported)}},
+}
+
+// forceV6Only makes lc see a kernel that cannot clear IPV6_V6ONLY.
+func forceV6Only(lc *dualstack.ListenConfig, err error, h dualstack.Hooks) {
+	h.ClearV6Only = func(string, string, syscall.RawConn) error { return err }
+	dualstack.SetHooks(lc, h)
+}
+
+// noFamilyError is what net returns when socket(2) fails for a family the
+// kernel lacks.
+func noFamilyError(network string) error {
+	return &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", syscall.EAFNOSUPPORT)}
+}
+
+// withoutFamily returns hooks under which creating a socket of the family
+// ('4' or '6') fails with EAFNOSUPPORT, as on a kernel built or booted
+// without it.
+func withoutFamily(family byte, h dualstack.Hooks) dualstack.Hooks {
+	h.Listen = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.Listener, error) {
+		if network[len(network)-1] == family {
+			return nil, noFamilyError(network)
+		}
+		return lc.Listen(ctx, network, address)
+	}
+	h.ListenPacket = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.PacketConn, error) {
+		if network[len(network)-1] == family {
+			return nil, noFamilyError(network)
+		}
+		return lc.ListenPacket(ctx, network, address)
+	}
+	return h
+}
+
+func portOf(t *testing.T, a net.Addr) int {
+	t.Helper()
+	ap, ok := dualstack.AddrPort(a)
+	if !ok {
+		t.Fatalf("AddrPort(%v) failed", a)
+	}
+	return int(ap.Port())
+}
+
+func loopback(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// accept runs l.Accept bounded by ioTimeout.
+func accept(t *testing.T, l net.Listener) net.Conn {
+	t.Helper()
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := l.Accept()
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("Accept: %v", r.err)
+		}
+		t.Cleanup(func() { r.c.Close() })
+		return r.c
+	case <-time.After(ioTimeout):
+		// Closing the listener ends the goroutine above.
+		l.Close()
+		t.Fatalf("Accept did not return within %v", ioTimeout)
+		return nil
+	}
+}
+
+// roundTrip dials addr, accepts the connection on l, and sends a message
+// each way. It returns the accepted connection.
+func roundTrip(t *testing.T, l net.Listener, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: ioTimeout}
+	cli, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("Dial(%q): %v", addr, err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	srv := accept(t, l)
+	deadline := time.Now().Add(ioTimeout)
+	cli.SetDeadline(deadline)
+	srv.SetDeadline(deadline)
+
+	ping, pong := []byte("ping from "+cli.LocalAddr().String()), []byte("pong")
+	if _, err := cli.Write(ping); err != nil {
+		t.Fatalf("client Write: %v", err)
+	}
+	got := make([]byte, len(ping))
+	if _, err := io.ReadFull(srv, got); err != nil || !bytes.Equal(got, ping) {
+		t.Fatalf("server read %q, %v; want %q", got, err, ping)
+	}
+	if _, err := srv.Write(pong); err != nil {
+		t.Fatalf("server Write: %v", err)
+	}
+	got = make([]byte, len(pong))
+	if _, err := io.ReadFull(cli, got); err != nil || !bytes.Equal(got, pong) {
+		t.Fatalf("client read %q, %v; want %q", got, err, pong)
+	}
+	// The server must see the client's own address, normalised.
+	want, _ := dualstack.AddrPort(cli.LocalAddr())
+	if got, ok := dualstack.AddrPort(srv.RemoteAddr()); !ok || got != want {
+		t.Errorf("server sees peer %v (AddrPort %v, %t); client is %v", srv.RemoteAddr(), got, ok, want)
+	}
+	return srv
+}
+
+// packetRoundTrip sends a datagram from a new client socket to addr,
+// receives it on pc, replies through pc to the address ReadFrom returned,
+// and checks the client gets the reply from pc's port. It returns the
+// sender address ReadFrom reported.
+func packetRoundTrip(t *testing.T, pc net.PacketConn, addr string) net.Addr {
+	t.Helper()
+	cli, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatalf("Dial(udp, %q): %v", addr, err)
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(ioTimeout)
+	cli.SetDeadline(deadline)
+	pc.SetReadDeadline(deadline)
+	defer pc.SetReadDeadline(time.Time{})
+
+	msg := []byte("datagram from " + cli.LocalAddr().String())
+	if _, err := cli.Write(msg); err != nil {
+		t.Fatalf("client Write: %v", err)
+	}
+	buf := make([]byte, 1500)
+	n, from, err := pc.ReadFrom(buf)
+	if err != nil || !bytes.Equal(buf[:n], msg) {
+		t.Fatalf("ReadFrom = %q, %v, %v; want %q", buf[:n], from, err, msg)
+	}
+	want, _ := dualstack.AddrPort(cli.LocalAddr())
+	if got, ok := dualstack.AddrPort(from); !ok || got != want {
+		t.Errorf("ReadFrom sender %v (AddrPort %v, %t); client is %v", from, got, ok, want)
+	}
+	reply := []byte("reply to " + cli.LocalAddr().String())
+	if _, err := pc.WriteTo(reply, from); err != nil {
+		t.Fatalf("WriteTo(%v): %v", from, err)
+	}
+	n, err = cli.Read(buf)
+	if err != nil || !bytes.Equal(buf[:n], reply) {
+		t.Fatalf("client Read = %q, %v; want %q", buf[:n], err, reply)
+	}
+	return from
+}
+
+// canBind binds a socket to address and closes it again, to prove that
+// nothing else holds the address. An IPv6 socket gets IPV6_V6ONLY, so a
+// socket holding the port on IPv4 only does not count.
+func canBind(t *testing.T, network, address string) error {
+	t.Helper()
+	lc := net.ListenConfig{Control: sockopt.Control(sockopt.V6Only(true))}
+	if network[:3] == "udp" {
+		pc, err := lc.ListenPacket(context.Background(), network, address)
+		if err == nil {
+			pc.Close()
+		}
+		return err
+	}
+	l, err := lc.Listen(context.Background(), network, address)
+	if err == nil {
+		l.Close()
+	}
+	return err
+}
+
+func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
