@@ -54,6 +54,10 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // out first when p does not fit; call [Writer.Flush] to send what remains.
 // A payload longer than the limit, or than the header can express, returns
 // a [*SizeError] with nothing written. WriteMessage does not keep p.
+//
+// After a timeout the message has been taken: it is buffered, or partly
+// written with the rest buffered, and the next Flush or write sends it on.
+// Do not send it again.
 func (w *Writer) WriteMessage(p []byte) error {
 	if w.err != nil {
 		return w.err
@@ -71,19 +75,30 @@ func (w *Writer) WriteMessage(p []byte) error {
 			// header and the payload without copying the payload.
 			if len(w.buf)+hl > cap(w.buf) {
 				if err := w.flush(nil); err != nil {
-					return err
+					return w.keep(err, p)
 				}
 			}
 			w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
 			return w.flush(p)
 		}
 		if err := w.flush(nil); err != nil {
-			return err
+			return w.keep(err, p)
 		}
 	}
 	w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
 	w.buf = append(w.buf, p...)
 	return nil
+}
+
+// keep accepts p after a timeout while writing out earlier bytes, so that
+// the rule for callers stays simple: WriteMessage has taken the message
+// unless it returned a size error or a sticky one.
+func (w *Writer) keep(err error, p []byte) error {
+	if w.err == nil {
+		w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
+		w.buf = append(w.buf, p...)
+	}
+	return err
 }
 
 // WriteMessages writes the buffered bytes and msgs, each as one frame, in
