@@ -67,35 +67,36 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	// The listener: address reuse before bind, buffers inherited by the
-	// connections it accepts, and keepalive (the chapter's "detect dead
-	// connections") set on each accepted connection.
-	keepAlive := net.KeepAliveConfig{Enable: true, Idle: 60 * time.Second, Interval: 20 * time.Second, Count: 3}
-	listenerOpts := []setting{
+	// The listener: address reuse before bind, and buffers that the
+	// connections it accepts inherit (socket(7)).
+	reuse := []setting{
 		{sockopt.ReuseAddr(true), func(s sockopt.Settings) any { return s.ReuseAddr }},
 		{sockopt.ReusePort(true), func(s sockopt.Settings) any { return s.ReusePort }},
+	}
+	buffers := []setting{
 		{sockopt.ReadBuffer(*rcvbuf), func(s sockopt.Settings) any { return s.ReadBuffer }},
 		{sockopt.WriteBuffer(*sndbuf), func(s sockopt.Settings) any { return s.WriteBuffer }},
 	}
-	acceptedOpts := []setting{
-		{sockopt.KeepAlive(keepAlive), func(s sockopt.Settings) any { return fmt.Sprintf("%+v", s.KeepAlive) }},
+	// Keepalive, the chapter's "detect dead connections", on every
+	// accepted connection: the server notices a client that vanished.
+	keepAlive := []setting{
+		{sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 60 * time.Second, Interval: 20 * time.Second, Count: 3}),
+			func(s sockopt.Settings) any { return fmt.Sprintf("%+v", s.KeepAlive) }},
 	}
-	// The client: Nagle off for latency, buffers, and a bounded linger so
-	// Close waits up to 5 s for unsent data (socket(7), SO_LINGER).
-	dialOpts := []setting{
+	// The client: Nagle off for latency, and a bounded linger so Close
+	// waits up to 5 s for unsent data to leave (socket(7), SO_LINGER).
+	client := []setting{
 		{sockopt.NoDelay(true), func(s sockopt.Settings) any { return s.NoDelay }},
-		{sockopt.ReadBuffer(*rcvbuf), func(s sockopt.Settings) any { return s.ReadBuffer }},
-		{sockopt.WriteBuffer(*sndbuf), func(s sockopt.Settings) any { return s.WriteBuffer }},
 		{sockopt.Linger(5 * time.Second), func(s sockopt.Settings) any { return s.Linger }},
 	}
 
-	ln, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", supported(listenerOpts, acceptedOpts)...)
+	ln, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", supported(reuse, buffers, keepAlive)...)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
 
-	d := sockopt.Dialer{Options: supported(dialOpts)}
+	d := sockopt.Dialer{Options: supported(client, buffers)}
 	dialed, err := d.DialContext(ctx, "tcp", ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
@@ -107,16 +108,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer accepted.Close()
 
-	if err := report(stdout, "listener "+ln.Addr().String(), ln.Listener.(syscall.Conn), listenerOpts); err != nil {
+	if err := report(stdout, "listener "+ln.Addr().String(), ln.Listener.(syscall.Conn), concat(reuse, buffers)); err != nil {
 		return err
 	}
-	if err := report(stdout, fmt.Sprintf("dialed %s -> %s", dialed.LocalAddr(), dialed.RemoteAddr()), dialed.(syscall.Conn), dialOpts); err != nil {
+	if err := report(stdout, fmt.Sprintf("dialed %s -> %s", dialed.LocalAddr(), dialed.RemoteAddr()), dialed.(syscall.Conn), concat(client, buffers)); err != nil {
 		return err
 	}
-	// The accepted socket inherited the listener's buffers, and the
-	// listener set keepalive on it after net had set its own default.
-	inherited := append(listenerOpts[2:4:4], acceptedOpts...)
-	if err := report(stdout, fmt.Sprintf("accepted %s <- %s", accepted.LocalAddr(), accepted.RemoteAddr()), accepted.(syscall.Conn), inherited); err != nil {
+	// The accepted socket inherited the listener's buffers, and
+	// sockopt.Listener set keepalive on it after net had set its default
+	// (15 s idle), which would otherwise have won.
+	if err := report(stdout, fmt.Sprintf("accepted %s <- %s", accepted.LocalAddr(), accepted.RemoteAddr()), accepted.(syscall.Conn), concat(buffers, keepAlive)); err != nil {
 		return err
 	}
 
@@ -139,6 +140,14 @@ func supported(lists ...[]setting) []sockopt.Option {
 		}
 	}
 	return opts
+}
+
+func concat(lists ...[]setting) []setting {
+	var all []setting
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return all
 }
 
 // report prints what the kernel holds for each option set on c.
