@@ -1,0 +1,169 @@
+package frame_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/framesock/framesock/frame"
+)
+
+// TestHeaderEncoding pins the bytes of each format against
+// encoding/binary, which is how Python's struct and protobuf write them.
+func TestHeaderEncoding(t *testing.T) {
+	t.Parallel()
+	lengths := []uint64{0, 1, 127, 128, 255, 256, 16383, 16384, 65535, 65536, 1 << 24, math.MaxUint32, math.MaxUint32 + 1, math.MaxUint64}
+	for _, h := range headers {
+		for _, n := range lengths {
+			var want []byte
+			switch h {
+			case frame.Uint16BE:
+				want = binary.BigEndian.AppendUint16(nil, uint16(n))
+			case frame.Uint32BE:
+				want = binary.BigEndian.AppendUint32(nil, uint32(n))
+			case frame.Uint64BE:
+				want = binary.BigEndian.AppendUint64(nil, n)
+			case frame.Uint32LE:
+				want = binary.LittleEndian.AppendUint32(nil, uint32(n))
+			case frame.Uvarint:
+				want = binary.AppendUvarint(nil, n)
+			}
+			t.Run(fmt.Sprintf("%v/%d", h, n), func(t *testing.T) {
+				t.Parallel()
+				got, err := h.AppendLength(nil, n)
+				if n > h.MaxLength() {
+					if !errors.Is(err, frame.ErrTooLarge) {
+						t.Fatalf("AppendLength = %x, %v; want ErrTooLarge", got, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("AppendLength (-want +got):\n%s", diff)
+				}
+				if l := h.Len(n); l != len(want) {
+					t.Errorf("Len = %d, want %d", l, len(want))
+				}
+				gotN, hl, err := h.ParseLength(append(got, 0xAA))
+				if err != nil || gotN != n || hl != len(want) {
+					t.Errorf("ParseLength = %d, %d, %v; want %d, %d, nil", gotN, hl, err, n, len(want))
+				}
+				if _, hl, err := h.ParseLength(got[:len(got)-1]); hl != 0 || err != nil {
+					t.Errorf("ParseLength of a truncated header = _, %d, %v; want 0, nil", hl, err)
+				}
+			})
+		}
+	}
+}
+
+// TestUvarintIsProtobufDelimited checks that Uvarint frames are
+// byte-identical to protobuf's delimited format, AppendUvarint(len) +
+// payload, on the write side and on the read side.
+func TestUvarintIsProtobufDelimited(t *testing.T) {
+	t.Parallel()
+	var want []byte
+	msgs := testMessages(1 << 20)
+	for _, m := range msgs {
+		want = binary.AppendUvarint(want, uint64(len(m)))
+		want = append(want, m...)
+	}
+	var buf bytes.Buffer
+	w := frame.NewWriter(&buf, frame.WithHeader(frame.Uvarint))
+	for _, m := range msgs {
+		if err := w.WriteMessage(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Fatal("Uvarint frames differ from binary.AppendUvarint(len) + payload")
+	}
+	got, err := collect(t, frame.NewReader(bytes.NewReader(want), frame.WithHeader(frame.Uvarint)).ReadMessage)
+	if err != io.EOF {
+		t.Fatalf("err = %v, want io.EOF", err)
+	}
+	if diff := diffMessages(msgs, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+}
+
+// TestMalformedUvarint checks that a varint that is too long, overflows,
+// or is not in its shortest form is ErrInvalidHeader, sticky, and that a
+// varint cut short by EOF is io.ErrUnexpectedEOF.
+func TestMalformedUvarint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input []byte
+		want  error
+	}{
+		{"eleven bytes", bytes.Repeat([]byte{0x80}, 11), frame.ErrInvalidHeader},
+		{"overflow in the tenth byte", append(bytes.Repeat([]byte{0xff}, 9), 0x02), frame.ErrInvalidHeader},
+		{"padded zero", []byte{0x80, 0x00}, frame.ErrInvalidHeader},
+		{"padded one", []byte{0x81, 0x80, 0x00, 'x'}, frame.ErrInvalidHeader},
+		{"cut short", []byte{0x80, 0x80}, io.ErrUnexpectedEOF},
+		{"above the maximum", binary.AppendUvarint(nil, math.MaxUint64), frame.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := frame.NewReader(bytes.NewReader(tt.input), frame.WithHeader(frame.Uvarint))
+			for i := range 2 {
+				if _, err := r.ReadMessage(); !errors.Is(err, tt.want) {
+					t.Fatalf("call %d: err = %v, want %v", i+1, err, tt.want)
+				}
+			}
+		})
+	}
+	t.Run("max uint64 is valid", func(t *testing.T) {
+		t.Parallel()
+		n, hl, err := frame.Uvarint.ParseLength(binary.AppendUvarint(nil, math.MaxUint64))
+		if err != nil || n != math.MaxUint64 || hl != 10 {
+			t.Fatalf("ParseLength = %d, %d, %v", n, hl, err)
+		}
+	})
+}
+
+func TestHeaderString(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, h := range append(headers, frame.Header(200)) {
+		got = append(got, h.String())
+	}
+	want := []string{"Uint32BE", "Uint16BE", "Uint64BE", "Uint32LE", "Uvarint", "Header(200)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("String (-want +got):\n%s", diff)
+	}
+	if _, err := frame.Header(200).AppendLength(nil, 1); !errors.Is(err, frame.ErrInvalidHeader) {
+		t.Errorf("unknown format: err = %v, want ErrInvalidHeader", err)
+	}
+}
+
+func TestOptionsPanicOnInvalidConfiguration(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"WithMaxSize(-1)":     func() { frame.WithMaxSize(-1) },
+		"WithBufferSize(-1)":  func() { frame.WithBufferSize(-1) },
+		"WithHeader(unknown)": func() { frame.WithHeader(frame.Header(99)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", name)
+				}
+			}()
+			f()
+		})
+	}
+}
