@@ -317,6 +317,7 @@ type Settings struct {
 type sockInfo struct {
 	family    int  // 4, 6, or 0 for a family without IP options
 	stream    bool // SOCK_STREAM: TCP (or MPTCP, IPPROTO_MPTCP = 262)
+	mptcp     bool // IPPROTO_MPTCP (Linux): reads of some TCP options fail
 	listening bool // SO_ACCEPTCONN
 	port      int  // local port, 0 when unbound
 }

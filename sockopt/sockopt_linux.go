@@ -43,3 +43,10 @@ func bufferSysctl(k kind) string {
 
 // bufferHint adds nothing on Linux: setsockopt never fails for size.
 func bufferHint(_ kind, err error) error { return err }
+
+// isMPTCP reports whether the socket is IPPROTO_MPTCP, which net uses for
+// listeners by default since Go 1.24 (SO_PROTOCOL, socket(7)).
+func isMPTCP(fd uintptr) bool {
+	p, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL)
+	return err == nil && p == unix.IPPROTO_MPTCP
+}

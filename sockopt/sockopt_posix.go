@@ -3,6 +3,7 @@
 package sockopt
 
 import (
+	"errors"
 	"net"
 	"os"
 	"time"
@@ -64,6 +65,7 @@ func sysInfo(fd uintptr, _ string) (sockInfo, error) {
 	// SOCK_STREAM covers TCP and MPTCP (IPPROTO_MPTCP, which takes the
 	// same SOL_TCP options on Linux); the protocol is not needed.
 	si.stream = typ == unix.SOCK_STREAM
+	si.mptcp = si.stream && isMPTCP(fd)
 	acc, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
 	if err != nil {
 		return si, os.NewSyscallError("getsockopt", err)
@@ -177,13 +179,21 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 		errs.add(err)
 		*dst = v != 0
 	}
-	getSecs := func(dst *time.Duration, name int, unit time.Duration) {
-		if name < 0 {
-			return
-		}
+	// An MPTCP socket answers EOPNOTSUPP for the TCP options it does not
+	// implement (TCP_USER_TIMEOUT on Linux 6.18, for one); those fields
+	// stay zero rather than failing the whole read.
+	getTCP := func(name int) int {
 		v, err := getInt(fd, unix.IPPROTO_TCP, name)
+		if si.mptcp && errors.Is(err, unix.EOPNOTSUPP) {
+			return 0
+		}
 		errs.add(err)
-		*dst = time.Duration(v) * unit
+		return v
+	}
+	getSecs := func(dst *time.Duration, name int, unit time.Duration) {
+		if name >= 0 {
+			*dst = time.Duration(getTCP(name)) * unit
+		}
 	}
 	getBool(&s.ReuseAddr, unix.SOL_SOCKET, unix.SO_REUSEADDR)
 	getBool(&s.ReusePort, unix.SOL_SOCKET, c.reusePort)
@@ -206,13 +216,12 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 		getBool(&s.V6Only, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
 	}
 	if si.stream {
-		getBool(&s.NoDelay, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+		s.NoDelay = getTCP(unix.TCP_NODELAY) != 0
 		getBool(&s.KeepAlive.Enable, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
 		getSecs(&s.KeepAlive.Idle, c.keepIdle, time.Second)
 		getSecs(&s.KeepAlive.Interval, c.keepIntvl, time.Second)
 		if c.keepCnt >= 0 {
-			s.KeepAlive.Count, err = getInt(fd, unix.IPPROTO_TCP, c.keepCnt)
-			errs.add(err)
+			s.KeepAlive.Count = getTCP(c.keepCnt)
 		}
 		getSecs(&s.UserTimeout, c.userTimeout, time.Millisecond)
 	}

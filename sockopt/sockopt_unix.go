@@ -30,3 +30,6 @@ func bufferHint(_ kind, err error) error {
 	}
 	return err
 }
+
+// isMPTCP is false: multipath TCP sockets exist only on Linux.
+func isMPTCP(uintptr) bool { return false }

@@ -1,0 +1,969 @@
+package sockopt_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/framesock/framesock/sockopt"
+)
+
+// Linux kernel expectations. Each check reads the socket with getsockopt
+// in the test itself (raw), independently of sockopt.Get.
+
+// raw reads the options of c with unix.Getsockopt*, independently of the
+// package under test.
+func raw(t *testing.T, c syscall.Conn) sockopt.Settings {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatalf("SyscallConn: %v", err)
+	}
+	var s sockopt.Settings
+	err = rc.Control(func(fd uintptr) {
+		proto, _ := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL)
+		get := func(level, name int) int {
+			v, err := unix.GetsockoptInt(int(fd), level, name)
+			if proto == unix.IPPROTO_MPTCP && errors.Is(err, unix.EOPNOTSUPP) {
+				return 0 // not every TCP option is implemented for MPTCP
+			}
+			if err != nil {
+				t.Errorf("getsockopt(%d, %d): %v", level, name, err)
+			}
+			return v
+		}
+		domain := get(unix.SOL_SOCKET, unix.SO_DOMAIN)
+		stream := get(unix.SOL_SOCKET, unix.SO_TYPE) == unix.SOCK_STREAM
+		s.Network = "udp"
+		if stream {
+			s.Network = "tcp"
+		}
+		if domain == unix.AF_INET6 {
+			s.Network += "6"
+			s.V6Only = get(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY) != 0
+		} else {
+			s.Network += "4"
+		}
+		s.ReuseAddr = get(unix.SOL_SOCKET, unix.SO_REUSEADDR) != 0
+		s.ReusePort = get(unix.SOL_SOCKET, unix.SO_REUSEPORT) != 0
+		s.ReusePortLB = s.ReusePort
+		s.ReadBuffer = get(unix.SOL_SOCKET, unix.SO_RCVBUF)
+		s.WriteBuffer = get(unix.SOL_SOCKET, unix.SO_SNDBUF)
+		l, err := unix.GetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER)
+		if err != nil {
+			t.Errorf("getsockopt(SO_LINGER): %v", err)
+		} else if l.Onoff != 0 {
+			s.Linger = time.Duration(l.Linger) * time.Second
+		} else {
+			s.Linger = -1
+		}
+		if stream {
+			s.NoDelay = get(unix.IPPROTO_TCP, unix.TCP_NODELAY) != 0
+			s.KeepAlive = net.KeepAliveConfig{
+				Enable:   get(unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0,
+				Idle:     time.Duration(get(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)) * time.Second,
+				Interval: time.Duration(get(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)) * time.Second,
+				Count:    get(unix.IPPROTO_TCP, unix.TCP_KEEPCNT),
+			}
+			s.UserTimeout = time.Duration(get(unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT)) * time.Millisecond
+		}
+	})
+	if err != nil {
+		t.Fatalf("RawConn.Control: %v", err)
+	}
+	return s
+}
+
+// checkSettings compares want with both sockopt.Get and the raw read.
+func checkSettings(t *testing.T, c syscall.Conn, want sockopt.Settings) {
+	t.Helper()
+	got, err := sockopt.Get(c)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, raw(t, c)); diff != "" {
+		t.Errorf("raw getsockopt mismatch (-want +got):\n%s", diff)
+	}
+}
+
+var (
+	keepAlive3053 = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+	// allOpts sets every option to a value that differs from what Linux
+	// and net leave on a new socket, so a read-back cannot pass by chance.
+	allOpts = []sockopt.Option{
+		sockopt.ReuseAddr(true),
+		sockopt.ReusePort(true),
+		sockopt.ReadBuffer(65536),
+		sockopt.WriteBuffer(32768),
+		sockopt.Linger(7 * time.Second),
+		sockopt.V6Only(true),
+		sockopt.NoDelay(false),
+		sockopt.KeepAlive(keepAlive3053),
+		sockopt.UserTimeout(2500 * time.Millisecond),
+	}
+	// liveOpts are the options Apply accepts on a connected socket.
+	liveOpts = []sockopt.Option{
+		sockopt.ReadBuffer(65536),
+		sockopt.WriteBuffer(32768),
+		sockopt.Linger(7 * time.Second),
+		sockopt.NoDelay(false),
+		sockopt.KeepAlive(keepAlive3053),
+		sockopt.UserTimeout(2500 * time.Millisecond),
+	}
+)
+
+// wantTCP is what allOpts (or liveOpts, with reuse as given) leave on a
+// TCP socket. socket(7): the kernel doubles SO_RCVBUF and SO_SNDBUF.
+func wantTCP(network string, reuseAddr, reusePort bool) sockopt.Settings {
+	return sockopt.Settings{
+		Network:     network,
+		ReuseAddr:   reuseAddr,
+		ReusePort:   reusePort,
+		ReusePortLB: reusePort,
+		NoDelay:     false,
+		KeepAlive:   keepAlive3053,
+		ReadBuffer:  2 * 65536,
+		WriteBuffer: 2 * 32768,
+		Linger:      7 * time.Second,
+		V6Only:      network == "tcp6",
+		UserTimeout: 2500 * time.Millisecond,
+	}
+}
+
+// Must show 1: every option set through Control or Apply reads back, on a
+// listener, an accepted conn, a dialed conn and a UDP socket.
+func TestReadBack(t *testing.T) {
+	t.Parallel()
+	type sock = func(t *testing.T, network string) syscall.Conn
+	tests := []struct {
+		name string
+		sock sock
+		want func(network string) sockopt.Settings
+	}{
+		{
+			name: "listener/Control",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				lc := net.ListenConfig{Control: sockopt.Control(allOpts...)}
+				l, err := lc.Listen(testContext(t), network, loopback(network))
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				t.Cleanup(func() { l.Close() })
+				return l.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings { return wantTCP(network, true, true) },
+		},
+		{
+			// Buffers, linger, reuse and V6ONLY are inherited from the
+			// listener's Control; NODELAY, keepalive and user timeout are
+			// set by Listener.Accept after net has overwritten them.
+			name: "accepted/Listen",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				l, err := sockopt.Listen(testContext(t), network, loopback(network), allOpts...)
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				t.Cleanup(func() { l.Close() })
+				_, c := dialPair(t, l)
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings { return wantTCP(network, true, true) },
+		},
+		{
+			name: "dialed/Dialer",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				l, err := net.Listen(network, loopback(network))
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				t.Cleanup(func() { l.Close() })
+				d := sockopt.Dialer{Options: allOpts}
+				c, err := d.DialContext(testContext(t), network, l.Addr().String())
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+				t.Cleanup(func() { c.Close() })
+				acceptOne(t, l)
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings { return wantTCP(network, true, true) },
+		},
+		{
+			// TCP options are skipped by Control on a datagram socket.
+			name: "udp/Control",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				network = "udp" + network[3:]
+				lc := net.ListenConfig{Control: sockopt.Control(allOpts...)}
+				c, err := lc.ListenPacket(testContext(t), network, loopback(network))
+				if err != nil {
+					t.Fatalf("ListenPacket: %v", err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings {
+				return sockopt.Settings{
+					Network: "udp" + network[3:], ReuseAddr: true, ReusePort: true, ReusePortLB: true,
+					ReadBuffer: 2 * 65536, WriteBuffer: 2 * 32768, Linger: 7 * time.Second,
+					V6Only: network == "tcp6",
+				}
+			},
+		},
+		{
+			// net sets SO_REUSEADDR on its listeners, and the accepted
+			// socket inherits it.
+			name: "accepted/Apply",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				l, err := net.Listen(network, loopback(network))
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				t.Cleanup(func() { l.Close() })
+				_, c := dialPair(t, l)
+				if err := sockopt.Apply(c.(syscall.Conn), liveOpts...); err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings { return wantTCP(network, true, false) },
+		},
+		{
+			name: "dialed/Apply",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				l, err := net.Listen(network, loopback(network))
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				t.Cleanup(func() { l.Close() })
+				c, _ := dialPair(t, l)
+				if err := sockopt.Apply(c.(syscall.Conn), liveOpts...); err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings {
+				// dialPair dials "tcp", for which net clears IPV6_V6ONLY.
+				w := wantTCP(network, false, false)
+				w.V6Only = false
+				return w
+			},
+		},
+		{
+			name: "udp/Apply",
+			sock: func(t *testing.T, network string) syscall.Conn {
+				network = "udp" + network[3:]
+				c, err := net.ListenPacket(network, loopback(network))
+				if err != nil {
+					t.Fatalf("ListenPacket: %v", err)
+				}
+				t.Cleanup(func() { c.Close() })
+				opts := []sockopt.Option{sockopt.ReadBuffer(65536), sockopt.WriteBuffer(32768), sockopt.Linger(7 * time.Second)}
+				if err := sockopt.Apply(c.(syscall.Conn), opts...); err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				return c.(syscall.Conn)
+			},
+			want: func(network string) sockopt.Settings {
+				return sockopt.Settings{
+					Network: "udp" + network[3:], ReadBuffer: 2 * 65536, WriteBuffer: 2 * 32768,
+					Linger: 7 * time.Second, V6Only: network == "tcp6",
+				}
+			},
+		},
+	}
+	for _, network := range []string{"tcp4", "tcp6"} {
+		for _, tt := range tests {
+			t.Run(network+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				if network == "tcp6" {
+					skipWithoutIPv6(t)
+				}
+				checkSettings(t, tt.sock(t, network), tt.want(network))
+			})
+		}
+	}
+}
+
+// sysctlInt reads an integer sysctl from /proc/sys.
+func sysctlInt(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(name, ".", "/"))
+	if err != nil {
+		t.Skipf("skipping: cannot read sysctl %s: %v", name, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("sysctl %s: %v", name, err)
+	}
+	return n
+}
+
+// Must show 1 (buffers): socket(7) says the kernel doubles SO_RCVBUF and
+// SO_SNDBUF and caps them at net.core.rmem_max and wmem_max. A request
+// above the cap is applied at the cap, reported with ErrClamped naming the
+// sysctl, every other option of the call is still applied, and the
+// connection keeps working.
+func TestBufferClamp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		sysctl string
+		opt    func(int) sockopt.Option
+		field  func(sockopt.Settings) int
+	}{
+		{"ReadBuffer", "net.core.rmem_max", sockopt.ReadBuffer, func(s sockopt.Settings) int { return s.ReadBuffer }},
+		{"WriteBuffer", "net.core.wmem_max", sockopt.WriteBuffer, func(s sockopt.Settings) int { return s.WriteBuffer }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			limit := sysctlInt(t, tt.sysctl)
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			c, peer := dialPair(t, l)
+
+			err = sockopt.Apply(c.(syscall.Conn), tt.opt(limit+1), sockopt.Linger(3*time.Second))
+			if !errors.Is(err, sockopt.ErrClamped) {
+				t.Fatalf("Apply(%s(%d)) = %v, want an error matching ErrClamped", tt.name, limit+1, err)
+			}
+			if !strings.Contains(err.Error(), tt.sysctl) || !strings.Contains(err.Error(), tt.name) {
+				t.Errorf("error %q does not name %s and %s", err, tt.name, tt.sysctl)
+			}
+			var oe *sockopt.OptionError
+			if !errors.As(err, &oe) || oe.Option != tt.opt(limit+1) {
+				t.Errorf("error %v: want an *OptionError for %v", err, tt.opt(limit+1))
+			}
+			got := raw(t, c.(syscall.Conn))
+			if tt.field(got) != 2*limit {
+				t.Errorf("%s after clamp = %d, want 2 x %s = %d", tt.name, tt.field(got), tt.sysctl, 2*limit)
+			}
+			if got.Linger != 3*time.Second {
+				t.Errorf("Linger = %v after a clamped buffer, want 3s: the other option must still be applied", got.Linger)
+			}
+			// The socket stays usable.
+			if _, err := c.Write([]byte("x")); err != nil {
+				t.Fatalf("Write after clamp: %v", err)
+			}
+			buf := make([]byte, 1)
+			peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := peer.Read(buf); err != nil || buf[0] != 'x' {
+				t.Fatalf("Read after clamp = %q, %v", buf, err)
+			}
+
+			// At the limit nothing is reported.
+			if err := sockopt.Apply(c.(syscall.Conn), tt.opt(limit)); err != nil {
+				t.Errorf("Apply(%s(%d)) at the limit: %v", tt.name, limit, err)
+			}
+
+			// Through Control the clamp fails the listen: net closes a
+			// socket whose Control fails.
+			lc := net.ListenConfig{Control: sockopt.Control(tt.opt(limit + 1))}
+			l2, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+			if err == nil {
+				l2.Close()
+			}
+			if !errors.Is(err, sockopt.ErrClamped) {
+				t.Errorf("Listen with Control(%s(%d)) = %v, want ErrClamped", tt.name, limit+1, err)
+			}
+		})
+	}
+}
+
+// Must show 2: net forces TCP_NODELAY=1 and keepalive 15s/15s/9 on every
+// TCP connection after Control has run; Listen and Dialer apply the
+// options again after that.
+func TestAfterConnect(t *testing.T) {
+	t.Parallel()
+	opts := []sockopt.Option{sockopt.NoDelay(false), sockopt.KeepAlive(keepAlive3053)}
+	type nodelayKA struct {
+		NoDelay   bool
+		KeepAlive net.KeepAliveConfig
+	}
+	netDefault := nodelayKA{NoDelay: true, KeepAlive: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 9}}
+	ours := nodelayKA{NoDelay: false, KeepAlive: keepAlive3053}
+	pick := func(s sockopt.Settings) nodelayKA { return nodelayKA{s.NoDelay, s.KeepAlive} }
+
+	t.Run("net", func(t *testing.T) {
+		t.Parallel()
+		// The baseline: the same options in plain Control are undone.
+		lc := net.ListenConfig{Control: sockopt.Control(opts...)}
+		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		d := net.Dialer{Control: sockopt.Control(opts...)}
+		c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		a := acceptOne(t, l)
+		for name, conn := range map[string]net.Conn{"dialed": c, "accepted": a} {
+			if diff := cmp.Diff(netDefault, pick(raw(t, conn.(syscall.Conn)))); diff != "" {
+				t.Errorf("%s conn: net no longer overwrites Control's options? (-want +got):\n%s", name, diff)
+			}
+		}
+	})
+	t.Run("helpers", func(t *testing.T) {
+		t.Parallel()
+		l, err := sockopt.Listen(testContext(t), "tcp4", "127.0.0.1:0", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		c, err := sockopt.Dial(testContext(t), "tcp4", l.Addr().String(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		a := acceptOne(t, l)
+		for name, conn := range map[string]net.Conn{"dialed": c, "accepted": a} {
+			if diff := cmp.Diff(ours, pick(raw(t, conn.(syscall.Conn)))); diff != "" {
+				t.Errorf("%s conn (-want +got):\n%s", name, diff)
+			}
+		}
+	})
+	t.Run("NewListener", func(t *testing.T) {
+		t.Parallel()
+		nl, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := sockopt.NewListener(nl, opts...)
+		defer l.Close()
+		_, a := dialPair(t, l)
+		if diff := cmp.Diff(ours, pick(raw(t, a.(syscall.Conn)))); diff != "" {
+			t.Errorf("accepted conn (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// Must show 3: SO_REUSEPORT lets two listeners share a port and Linux
+// spreads connections across them (socket(7)); without it the second bind
+// fails with EADDRINUSE.
+func TestReusePort(t *testing.T) {
+	t.Parallel()
+	for _, opt := range []sockopt.Option{sockopt.ReusePort(true), sockopt.ReusePortLB(true)} {
+		t.Run(opt.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t)
+			l1, err := sockopt.Listen(ctx, "tcp4", "127.0.0.1:0", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l1.Close()
+			l2, err := sockopt.Listen(ctx, "tcp4", l1.Addr().String(), opt)
+			if err != nil {
+				t.Fatalf("second Listen on %v with %v: %v", l1.Addr(), opt, err)
+			}
+			defer l2.Close()
+
+			const conns = 200
+			counts := make(chan int, 2)
+			for _, l := range []net.Listener{l1, l2} {
+				go func() {
+					n := 0
+					defer func() { counts <- n }()
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return
+						}
+						n++
+						c.Close()
+					}
+				}()
+			}
+			var d net.Dialer
+			for i := range conns {
+				c, err := d.DialContext(ctx, "tcp4", l1.Addr().String())
+				if err != nil {
+					t.Fatalf("dial %d: %v", i, err)
+				}
+				// Wait for the server's close so that every connection
+				// has been accepted before the listeners close.
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("conn %d: want EOF from the server's close, got %v", i, err)
+				}
+				c.Close()
+			}
+			l1.Close()
+			l2.Close()
+			n1, n2 := <-counts, <-counts
+			if n1+n2 != conns || n1 == 0 || n2 == 0 {
+				t.Errorf("accepted %d and %d of %d connections; want both listeners to accept some", n1, n2, conns)
+			}
+			t.Logf("%v: accepted %d + %d", opt, n1, n2)
+		})
+	}
+	t.Run("without", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t)
+		l1, err := sockopt.Listen(ctx, "tcp4", "127.0.0.1:0", sockopt.ReusePort(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l1.Close()
+		l2, err := sockopt.Listen(ctx, "tcp4", l1.Addr().String(), sockopt.ReusePort(false))
+		if err == nil {
+			l2.Close()
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			t.Fatalf("second Listen without ReusePort = %v, want EADDRINUSE", err)
+		}
+	})
+}
+
+// timeWait reports whether /proc/net/tcp (or tcp6) lists a TIME_WAIT
+// socket (state 06, include/net/tcp_states.h) with local port port.
+func timeWait(t *testing.T, port int) bool {
+	t.Helper()
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		fh, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 || fields[3] != "06" {
+				continue
+			}
+			if strings.HasSuffix(fields[1], fmt.Sprintf(":%04X", port)) {
+				fh.Close()
+				return true
+			}
+		}
+		fh.Close()
+	}
+	return false
+}
+
+// Must show 3: SO_REUSEADDR lets a listener rebind a port whose last
+// connection sits in TIME_WAIT (socket(7), tcp(7)); without it bind fails.
+func TestReuseAddrTimeWait(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	l, err := sockopt.Listen(ctx, "tcp4", "127.0.0.1:0", sockopt.ReuseAddr(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	port := l.Addr().(*net.TCPAddr).Port
+	c, s := dialPair(t, l)
+	l.Close()
+	// The server closes first, so TIME_WAIT lands on the server's side,
+	// whose local port is the listener's (tcp(7): the side that sends the
+	// first FIN waits 2*MSL).
+	s.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("want EOF from the server's close, got %v", err)
+	}
+	c.Close()
+	// On loopback the client's FIN is processed inside its close call, so
+	// the server socket is in TIME_WAIT now; check rather than assume.
+	if !timeWait(t, port) {
+		t.Fatalf("no TIME_WAIT socket on port %d; the test cannot show anything", port)
+	}
+
+	l2, err := sockopt.Listen(ctx, "tcp4", addr, sockopt.ReuseAddr(false))
+	if err == nil {
+		l2.Close()
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("Listen(%s) with ReuseAddr(false) during TIME_WAIT = %v, want EADDRINUSE", addr, err)
+	}
+	l3, err := sockopt.Listen(ctx, "tcp4", addr, sockopt.ReuseAddr(true))
+	if err != nil {
+		t.Fatalf("Listen(%s) with ReuseAddr(true) during TIME_WAIT: %v", addr, err)
+	}
+	l3.Close()
+}
+
+// Must show 4: IPV6_V6ONLY (ipv6(7)) decides whether a tcp6 listener on
+// [::] accepts an IPv4 client.
+func TestV6Only(t *testing.T) {
+	t.Parallel()
+	skipWithoutIPv6(t)
+	tests := []struct {
+		name   string
+		on     bool
+		accept bool
+	}{
+		{"off accepts IPv4", false, true},
+		{"on refuses IPv4", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t)
+			l, err := sockopt.Listen(ctx, "tcp6", "[::]:0", sockopt.V6Only(tt.on))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if got := raw(t, l.Listener.(syscall.Conn)).V6Only; got != tt.on {
+				t.Fatalf("IPV6_V6ONLY = %t, want %t", got, tt.on)
+			}
+			port := l.Addr().(*net.TCPAddr).Port
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+			if !tt.accept {
+				if err == nil {
+					c.Close()
+				}
+				if !errors.Is(err, syscall.ECONNREFUSED) {
+					t.Fatalf("IPv4 dial to a v6-only listener = %v, want ECONNREFUSED", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("IPv4 dial: %v", err)
+			}
+			defer c.Close()
+			a := acceptOne(t, l)
+			if ra := a.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); !ra.Is4In6() || ra.Unmap().String() != "127.0.0.1" {
+				t.Errorf("accepted peer = %v, want ::ffff:127.0.0.1", ra)
+			}
+		})
+	}
+}
+
+// Must show 4: a before-bind option given to Apply on a bound socket is an
+// error naming the option, never a silent success (after bind Linux
+// accepts SO_REUSEPORT with no effect and rejects IPV6_V6ONLY).
+func TestApplyTooLate(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	c, _ := dialPair(t, l)
+	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	socks := map[string]syscall.Conn{"listener": l.(syscall.Conn), "dialed": c.(syscall.Conn), "udp": u.(syscall.Conn)}
+	for _, opt := range []sockopt.Option{sockopt.ReuseAddr(true), sockopt.ReusePort(true), sockopt.ReusePortLB(false)} {
+		for name, s := range socks {
+			t.Run(name+"/"+opt.String(), func(t *testing.T) {
+				t.Parallel()
+				before := raw(t, s)
+				// NoDelay in front: nothing may be half-applied.
+				err := sockopt.Apply(s, sockopt.ReadBuffer(8192), opt)
+				if !errors.Is(err, sockopt.ErrTooLate) {
+					t.Fatalf("Apply(%v) on a bound socket = %v, want ErrTooLate", opt, err)
+				}
+				if !strings.Contains(err.Error(), opt.String()) {
+					t.Errorf("error %q does not name %v", err, opt)
+				}
+				if diff := cmp.Diff(before, raw(t, s)); diff != "" {
+					t.Errorf("socket changed by a failed Apply (-before +after):\n%s", diff)
+				}
+			})
+		}
+	}
+	t.Run("V6Only", func(t *testing.T) {
+		t.Parallel()
+		skipWithoutIPv6(t)
+		l6, err := net.Listen("tcp6", "[::1]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l6.Close()
+		err = sockopt.Apply(l6.(syscall.Conn), sockopt.V6Only(false))
+		if !errors.Is(err, sockopt.ErrTooLate) || !strings.Contains(err.Error(), "V6Only(false)") {
+			t.Fatalf("Apply(V6Only(false)) on a bound tcp6 listener = %v, want ErrTooLate naming V6Only(false)", err)
+		}
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "set" {
+			t.Errorf("error %v is not a *net.OpError with Op \"set\"", err)
+		}
+	})
+}
+
+// Must show 5: bad values fail before any system call, naming the option
+// and the range, and nothing is half-applied.
+func TestValidationBeforeSyscall(t *testing.T) {
+	t.Parallel()
+	bad := []struct {
+		name   string
+		opt    sockopt.Option
+		range_ string
+	}{
+		{"negative read buffer", sockopt.ReadBuffer(-1), "1..2147483647"},
+		{"zero write buffer", sockopt.WriteBuffer(0), "1..2147483647"},
+		{"idle above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 32768 * time.Second}), "1s..9h6m7s"},
+		{"interval above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Interval: 10 * time.Hour}), "1s..9h6m7s"},
+		{"count above 127", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Count: 128}), "1..127"},
+		{"linger above 32767s", sockopt.Linger(32768 * time.Second), "9h6m7s"},
+		{"negative user timeout", sockopt.UserTimeout(-time.Second), "0.."},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			c, _ := dialPair(t, l)
+			sc := c.(syscall.Conn)
+			before := raw(t, sc)
+			// Valid options around the bad one must not be applied either.
+			err = sockopt.Apply(sc, sockopt.NoDelay(false), tt.opt, sockopt.KeepAlive(keepAlive3053))
+			if !errors.Is(err, sockopt.ErrRange) {
+				t.Fatalf("Apply(%v) = %v, want ErrRange", tt.opt, err)
+			}
+			for _, want := range []string{tt.opt.String(), tt.range_} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if diff := cmp.Diff(before, raw(t, sc)); diff != "" {
+				t.Errorf("socket changed by a rejected Apply (-before +after):\n%s", diff)
+			}
+			if err := sockopt.Supported(tt.opt); !errors.Is(err, sockopt.ErrRange) {
+				t.Errorf("Supported(%v) = %v, want ErrRange", tt.opt, err)
+			}
+			// Listen refuses before creating a socket.
+			if _, err := sockopt.Listen(testContext(t), "tcp4", "127.0.0.1:0", tt.opt); !errors.Is(err, sockopt.ErrRange) {
+				t.Errorf("Listen with %v = %v, want ErrRange", tt.opt, err)
+			}
+		})
+	}
+}
+
+// KeepAlive follows net.KeepAliveConfig: zero fields pick 15s/15s/9,
+// negative ones leave the kernel's value, durations round up to seconds,
+// and Enable false clears SO_KEEPALIVE only.
+func TestKeepAliveSemantics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  []net.KeepAliveConfig // applied in order
+		want net.KeepAliveConfig
+	}{
+		{"zero is net's default", []net.KeepAliveConfig{{Enable: true}},
+			net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 9}},
+		{"negative leaves unchanged", []net.KeepAliveConfig{keepAlive3053, {Enable: true, Idle: time.Minute, Interval: -1, Count: -1}},
+			net.KeepAliveConfig{Enable: true, Idle: time.Minute, Interval: 5 * time.Second, Count: 3}},
+		{"rounds up to seconds", []net.KeepAliveConfig{{Enable: true, Idle: 1500 * time.Millisecond, Interval: time.Nanosecond, Count: 1}},
+			net.KeepAliveConfig{Enable: true, Idle: 2 * time.Second, Interval: time.Second, Count: 1}},
+		{"disable keeps timers", []net.KeepAliveConfig{keepAlive3053, {Enable: false}},
+			net.KeepAliveConfig{Enable: false, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			c, _ := dialPair(t, l)
+			for _, cfg := range tt.cfg {
+				if err := sockopt.Apply(c.(syscall.Conn), sockopt.KeepAlive(cfg)); err != nil {
+					t.Fatalf("Apply(KeepAlive(%+v)): %v", cfg, err)
+				}
+			}
+			if diff := cmp.Diff(tt.want, raw(t, c.(syscall.Conn)).KeepAlive); diff != "" {
+				t.Errorf("keepalive (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Must show 6: errors keep the errno and name the option. IPV6_V6ONLY on a
+// bound socket fails with EINVAL (ipv6(7)); Control does not check the
+// phase (it runs before bind), so calling its function on a bound
+// listener reaches the kernel.
+func TestErrnoKept(t *testing.T) {
+	t.Parallel()
+	skipWithoutIPv6(t)
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rc, err := l.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sockopt.Control(sockopt.V6Only(false))("tcp6", l.Addr().String(), rc)
+	if !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("V6Only after bind = %v, want EINVAL", err)
+	}
+	var oe *sockopt.OptionError
+	if !errors.As(err, &oe) || oe.Option != sockopt.V6Only(false) {
+		t.Fatalf("error %v: want *OptionError for V6Only(false)", err)
+	}
+	var se *os.SyscallError
+	if !errors.As(err, &se) || se.Syscall != "setsockopt" {
+		t.Errorf("error %v: want an *os.SyscallError from setsockopt", err)
+	}
+	if want := "sockopt: V6Only(false): setsockopt: invalid argument"; err.Error() != want {
+		t.Errorf("error text = %q, want %q", err, want)
+	}
+}
+
+// Must show 6: the Control function is stateless and idempotent, as net
+// needs when an MPTCP listen fails and falls back to TCP, calling Control
+// a second time on a new socket.
+func TestControlIdempotent(t *testing.T) {
+	t.Parallel()
+	opts := []sockopt.Option{
+		sockopt.ReusePort(true), sockopt.ReadBuffer(65536), sockopt.WriteBuffer(32768),
+		sockopt.Linger(7 * time.Second), sockopt.NoDelay(false), sockopt.KeepAlive(keepAlive3053),
+		sockopt.UserTimeout(2500 * time.Millisecond),
+	}
+	want := wantTCP("tcp4", true, true)
+	ctl := sockopt.Control(opts...)
+
+	t.Run("twice on one socket", func(t *testing.T) {
+		t.Parallel()
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(false)
+		lc.Control = func(network, address string, c syscall.RawConn) error {
+			if err := ctl(network, address, c); err != nil {
+				return err
+			}
+			return ctl(network, address, c)
+		}
+		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		checkSettings(t, l.(syscall.Conn), want)
+	})
+
+	t.Run("MPTCP fallback", func(t *testing.T) {
+		t.Parallel()
+		// Make the MPTCP attempt fail after our Control has run on it, the
+		// way an option MPTCP rejects would; net then retries with TCP and
+		// runs the Control again on the new socket.
+		var sawMPTCP bool
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		lc.Control = sockopt.Chain(ctl, func(_, _ string, c syscall.RawConn) error {
+			var proto int
+			var perr error
+			c.Control(func(fd uintptr) { proto, perr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL) })
+			if perr != nil {
+				return perr
+			}
+			if proto == unix.IPPROTO_MPTCP {
+				sawMPTCP = true
+				return errors.New("reject MPTCP")
+			}
+			return nil
+		})
+		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if !sawMPTCP {
+			t.Skip("skipping: kernel has no MPTCP (net.mptcp.enabled=0 or CONFIG_MPTCP off); fallback not exercised")
+		}
+		checkSettings(t, l.(syscall.Conn), want)
+	})
+
+	t.Run("on an MPTCP listener", func(t *testing.T) {
+		t.Parallel()
+		// Control must work on IPPROTO_MPTCP sockets: the listener stays
+		// MPTCP (no fallback) when every option is accepted.
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		lc.Control = sockopt.Control(sockopt.ReusePort(true), sockopt.ReadBuffer(65536), sockopt.Linger(7*time.Second))
+		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if protocol(t, l.(syscall.Conn)) != unix.IPPROTO_MPTCP {
+			t.Skip("skipping: listener is not MPTCP on this kernel")
+		}
+		got, err := sockopt.Get(l.(syscall.Conn))
+		if err != nil {
+			t.Fatalf("Get on MPTCP listener: %v", err)
+		}
+		if !got.ReusePort || got.ReadBuffer != 2*65536 || got.Linger != 7*time.Second {
+			t.Errorf("MPTCP listener: ReusePort=%t ReadBuffer=%d Linger=%v, want true, %d, 7s", got.ReusePort, got.ReadBuffer, got.Linger, 2*65536)
+		}
+	})
+}
+
+func protocol(t *testing.T, c syscall.Conn) int {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proto int
+	var perr error
+	if err := rc.Control(func(fd uintptr) { proto, perr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL) }); err != nil {
+		t.Fatal(err)
+	}
+	if perr != nil {
+		t.Fatalf("getsockopt(SO_PROTOCOL): %v", perr)
+	}
+	return proto
+}
+
+// Apply on a closed connection reports net.ErrClosed, not a zero result.
+func TestClosed(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, _ := dialPair(t, l)
+	c.Close()
+	if err := sockopt.Apply(c.(syscall.Conn), sockopt.NoDelay(false)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Apply on closed conn = %v, want net.ErrClosed", err)
+	}
+	if _, err := sockopt.Get(c.(syscall.Conn)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Get on closed conn = %v, want net.ErrClosed", err)
+	}
+}
+
+// Apply refuses a TCP option on a UDP socket and V6Only on IPv4.
+func TestApplyNotApplicable(t *testing.T) {
+	t.Parallel()
+	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	for _, opt := range []sockopt.Option{sockopt.NoDelay(true), sockopt.KeepAlive(keepAlive3053), sockopt.UserTimeout(time.Second), sockopt.V6Only(true)} {
+		err := sockopt.Apply(u.(syscall.Conn), opt)
+		if !errors.Is(err, sockopt.ErrNotApplicable) || !strings.Contains(err.Error(), opt.String()) {
+			t.Errorf("Apply(%v) on udp4 = %v, want ErrNotApplicable naming the option", opt, err)
+		}
+	}
+}
