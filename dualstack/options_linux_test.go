@@ -1,0 +1,228 @@
+package dualstack_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/framesock/framesock/dualstack"
+	"github.com/framesock/framesock/sockopt"
+)
+
+// settings reads a socket's options, tolerating the EOPNOTSUPP Linux
+// returns for getsockopt(TCP_USER_TIMEOUT) on multipath TCP sockets (see
+// kernelState).
+func settings(t *testing.T, sc syscall.Conn) sockopt.Settings {
+	t.Helper()
+	s, err := sockopt.Get(sc)
+	if err != nil && !(s.Network != "" && errors.Is(err, syscall.EOPNOTSUPP)) {
+		t.Fatalf("sockopt.Get: %v", err)
+	}
+	return s
+}
+
+// listenModes are the two ways to serve both families on Linux: the
+// kernel allows one socket, and Modes: TwoSockets asks for two.
+var listenModes = []struct {
+	name  string
+	modes dualstack.Mode
+	want  dualstack.Mode
+}{
+	{"single socket", 0, dualstack.SingleSocket},
+	{"two sockets", dualstack.TwoSockets, dualstack.TwoSockets},
+}
+
+// TestReusePortShared checks that sockopt options reach every socket of a
+// dual-stack listener: two listeners with ReusePort(true) bind one port,
+// in either mode, and Linux hands connections from both families to both
+// (socket(7): SO_REUSEPORT spreads incoming connections across the
+// sockets by a hash of the 4-tuple).
+func TestReusePortShared(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, m := range listenModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			lc := &dualstack.ListenConfig{Modes: m.modes}
+			ctx := context.Background()
+			l1, err := lc.Listen(ctx, "tcp", ":0", sockopt.ReusePort(true))
+			if err != nil {
+				t.Fatalf("first Listen: %v", err)
+			}
+			defer l1.Close()
+			p := portOf(t, l1.Addr())
+			address := loopback("", p)
+
+			// Without the option on the second listener the port is
+			// taken: this is what the option changes.
+			if l, err := lc.Listen(ctx, "tcp", address); !errors.Is(err, syscall.EADDRINUSE) {
+				if err == nil {
+					l.Close()
+				}
+				t.Fatalf("second Listen without ReusePort = %v, want EADDRINUSE", err)
+			}
+			l2, err := lc.Listen(ctx, "tcp", address, sockopt.ReusePort(true))
+			if err != nil {
+				t.Fatalf("second Listen with ReusePort: %v", err)
+			}
+			defer l2.Close()
+
+			for i, l := range []*dualstack.Listener{l1, l2} {
+				if l.Mode() != m.want {
+					t.Errorf("listener %d: Mode() = %v, want %v", i, l.Mode(), m.want)
+				}
+				for _, sc := range l.SyscallConns() {
+					if s := settings(t, sc); !s.ReusePort {
+						t.Errorf("listener %d: %s socket has SO_REUSEPORT off", i, s.Network)
+					}
+				}
+			}
+
+			type hit struct {
+				listener int
+				ipv4     bool
+			}
+			hits := make(chan hit)
+			for i, l := range []*dualstack.Listener{l1, l2} {
+				go func() {
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return // closed by the deferred Close
+						}
+						ap, _ := dualstack.AddrPort(c.RemoteAddr())
+						c.Close()
+						hits <- hit{i, ap.Addr().Is4()}
+					}
+				}()
+			}
+			// Dial each family until both listeners have accepted one
+			// of it. With a fair hash the chance that 64 dials all land
+			// on one listener is 2^-63.
+			const maxDials = 64
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				var got [2]int
+				for n := 0; n < maxDials && (got[0] == 0 || got[1] == 0); n++ {
+					c, err := net.DialTimeout("tcp", loopback(host, p), ioTimeout)
+					if err != nil {
+						t.Fatalf("Dial %s: %v", host, err)
+					}
+					select {
+					case h := <-hits:
+						if h.ipv4 != (host == "127.0.0.1") {
+							t.Errorf("dial from %s accepted as IPv4=%t", host, h.ipv4)
+						}
+						got[h.listener]++
+					case <-time.After(ioTimeout):
+						t.Fatalf("no listener accepted the dial from %s", host)
+					}
+					c.Close()
+				}
+				if got[0] == 0 || got[1] == 0 {
+					t.Errorf("%s: accepted by listener 1: %d, listener 2: %d; want both", host, got[0], got[1])
+				}
+			}
+		})
+	}
+}
+
+// TestOptionsReachEverySocket checks that an inherited option is set on
+// each listening socket and the after-connect ones, which net overwrites,
+// on each accepted connection of either family.
+func TestOptionsReachEverySocket(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	ka := net.KeepAliveConfig{Enable: true, Idle: 77 * time.Second, Interval: 11 * time.Second, Count: 5}
+	opts := []sockopt.Option{sockopt.Linger(3 * time.Second), sockopt.NoDelay(false), sockopt.KeepAlive(ka)}
+	for _, m := range listenModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := (&dualstack.ListenConfig{Modes: m.modes}).Listen(context.Background(), "tcp", ":0", opts...)
+			if err != nil {
+				t.Fatalf("Listen: %v", err)
+			}
+			defer l.Close()
+			for _, sc := range l.SyscallConns() {
+				if s := settings(t, sc); s.Linger != 3*time.Second {
+					t.Errorf("%s listening socket: Linger = %v, want 3s", s.Network, s.Linger)
+				}
+			}
+			p := portOf(t, l.Addr())
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				srv := roundTrip(t, l, loopback(host, p))
+				s := settings(t, srv.(syscall.Conn))
+				if s.NoDelay || s.Linger != 3*time.Second || s.KeepAlive != ka {
+					t.Errorf("connection from %s: NoDelay %t, Linger %v, KeepAlive %+v; want false, 3s, %+v",
+						host, s.NoDelay, s.Linger, s.KeepAlive, ka)
+				}
+			}
+		})
+	}
+}
+
+// TestReusePortSharedPacket is TestReusePortShared for UDP: Linux spreads
+// datagrams from different source ports across the sockets sharing the
+// port.
+func TestReusePortSharedPacket(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, m := range listenModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			lc := &dualstack.ListenConfig{Modes: m.modes}
+			ctx := context.Background()
+			pc1, err := lc.ListenPacket(ctx, "udp", ":0", sockopt.ReusePort(true))
+			if err != nil {
+				t.Fatalf("first ListenPacket: %v", err)
+			}
+			defer pc1.Close()
+			p := portOf(t, pc1.LocalAddr())
+			pc2, err := lc.ListenPacket(ctx, "udp", loopback("", p), sockopt.ReusePort(true))
+			if err != nil {
+				t.Fatalf("second ListenPacket with ReusePort: %v", err)
+			}
+			defer pc2.Close()
+
+			hits := make(chan int)
+			for i, pc := range []*dualstack.PacketConn{pc1, pc2} {
+				go func() {
+					buf := make([]byte, 16)
+					for {
+						if _, _, err := pc.ReadFrom(buf); err != nil {
+							return // closed by the deferred Close
+						}
+						hits <- i
+					}
+				}()
+			}
+			const maxSends = 64
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				var got [2]int
+				for n := 0; n < maxSends && (got[0] == 0 || got[1] == 0); n++ {
+					// A new socket per datagram: a new source port, so
+					// a new hash.
+					c, err := net.Dial("udp", loopback(host, p))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := c.Write([]byte("x")); err != nil {
+						t.Fatal(err)
+					}
+					select {
+					case i := <-hits:
+						got[i]++
+					case <-time.After(ioTimeout):
+						t.Fatalf("no PacketConn received the datagram from %s", host)
+					}
+					c.Close()
+				}
+				if got[0] == 0 || got[1] == 0 {
+					t.Errorf("%s: received by conn 1: %d, conn 2: %d; want both", host, got[0], got[1])
+				}
+			}
+		})
+	}
+}
