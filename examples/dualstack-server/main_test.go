@@ -13,7 +13,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/dualstack"
-
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
