@@ -1,0 +1,167 @@
+package echo_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testTimeout bounds every blocking step of a test, so a hang fails the
+// test instead of stalling the run.
+const testTimeout = 30 * time.Second
+
+// logBuffer collects a server's log lines for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the log lines that contain every one of subs.
+func (b *logBuffer) lines(subs ...string) []string {
+	var out []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		ok := l != ""
+		for _, s := range subs {
+			ok = ok && strings.Contains(l, s)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// newLogger returns a logger writing text lines, debug level included, to
+// the returned buffer.
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := new(logBuffer)
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// dial connects to addr with a deadline on every later I/O, and closes the
+// connection when the test ends.
+func dial(t testing.TB, network string, addr net.Addr) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr.String(), testTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testTimeout))
+	return c
+}
+
+// pattern is random bytes that clients send slices of, so that every reply
+// byte can be checked against what was sent without generating data per
+// message.
+var pattern = func() []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 256<<10)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}()
+
+// upper is the reference for echo.Upper: Python's bytes.upper() maps
+// exactly the 26 ASCII lower-case letters and leaves every other byte.
+func upper(p []byte) []byte {
+	out := make([]byte, len(p))
+	for i, c := range p {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// writeFrame writes one message with the default 4-byte big-endian header.
+func writeFrame(w io.Writer, p []byte) error {
+	buf := make([]byte, 4+len(p))
+	binary.BigEndian.PutUint32(buf, uint32(len(p)))
+	copy(buf[4:], p)
+	_, err := w.Write(buf)
+	return err
+}
+
+// readFrame reads one message with the default header, allocating it.
+func readFrame(r io.Reader) ([]byte, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	p := make([]byte, binary.BigEndian.Uint32(h[:]))
+	_, err := io.ReadFull(r, p)
+	return p, err
+}
+
+// waitFor polls cond, which reads server state that has no channel to
+// wait on (counters), until it holds or the test times out. Each poll
+// waits on a ticker, not a sleep, and the loop is bounded.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(testTimeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// shutdown shuts s down and reports an error.
+func shutdown(t testing.TB, s interface{ Shutdown(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// group runs goroutines and keeps the first error, like errgroup.Group
+// (golang.org/x/sync is not a dependency of this module).
+type group struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+}
+
+func (g *group) Go(f func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err })
+		}
+	}()
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	return g.err
+}
