@@ -111,7 +111,6 @@ func startServer(t *testing.T, name string, args ...string) *server {
 	case f := <-got:
 		if f.err != nil {
 			_ = cmd.Process.Kill()
-			<-time.After(0)
 			t.Fatalf("%s %q: %v", name, args, f.err)
 		}
 		s.addr, s.rest = f.addr, f.rest

@@ -90,13 +90,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		{sockopt.Linger(5 * time.Second), func(s sockopt.Settings) any { return s.Linger }},
 	}
 
-	ln, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", supported(reuse, buffers, keepAlive)...)
+	listenOpts, err := supported(reuse, buffers, keepAlive)
+	if err != nil {
+		return err
+	}
+	dialOpts, err := supported(client, buffers)
+	if err != nil {
+		return err
+	}
+
+	ln, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", listenOpts...)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
 
-	d := sockopt.Dialer{Options: supported(client, buffers)}
+	d := sockopt.Dialer{Options: dialOpts}
 	dialed, err := d.DialContext(ctx, "tcp", ln.Addr().String())
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
@@ -129,17 +138,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // supported returns the options this platform can set, so the program
-// runs everywhere and reports the rest.
-func supported(lists ...[]setting) []sockopt.Option {
+// runs everywhere and reports the rest, and refuses a value out of range
+// (sockopt.ErrRange) before any socket exists.
+func supported(lists ...[]setting) ([]sockopt.Option, error) {
 	var opts []sockopt.Option
 	for _, list := range lists {
 		for _, s := range list {
-			if sockopt.Supported(s.opt) == nil {
+			switch err := sockopt.Supported(s.opt); {
+			case err == nil:
 				opts = append(opts, s.opt)
+			case !errors.Is(err, errors.ErrUnsupported):
+				return nil, err
 			}
 		}
 	}
-	return opts
+	return opts, nil
 }
 
 func concat(lists ...[]setting) []setting {
