@@ -7,5 +7,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// runtime.handleEvent is the js/wasm runtime's event-loop goroutine,
+	// alive for the whole process; it does not exist elsewhere.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
 }

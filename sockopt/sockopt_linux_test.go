@@ -868,19 +868,20 @@ func TestControlIdempotent(t *testing.T) {
 		var sawMPTCP bool
 		var lc net.ListenConfig
 		lc.SetMultipathTCP(true)
-		lc.Control = sockopt.Chain(ctl, func(_, _ string, c syscall.RawConn) error {
+		lc.Control = func(network, address string, c syscall.RawConn) error {
 			var proto int
 			var perr error
 			c.Control(func(fd uintptr) { proto, perr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL) })
 			if perr != nil {
 				return perr
 			}
+			err := ctl(network, address, c)
 			if proto == unix.IPPROTO_MPTCP {
 				sawMPTCP = true
-				return errors.New("reject MPTCP")
+				return errors.Join(err, errors.New("reject MPTCP"))
 			}
-			return nil
-		})
+			return err
+		}
 		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
