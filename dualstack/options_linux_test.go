@@ -12,13 +12,11 @@ import (
 	"github.com/framesock/framesock/sockopt"
 )
 
-// settings reads a socket's options, tolerating the EOPNOTSUPP Linux
-// returns for getsockopt(TCP_USER_TIMEOUT) on multipath TCP sockets (see
-// kernelState).
+// settings reads a socket's options as the kernel holds them.
 func settings(t *testing.T, sc syscall.Conn) sockopt.Settings {
 	t.Helper()
 	s, err := sockopt.Get(sc)
-	if err != nil && !(s.Network != "" && errors.Is(err, syscall.EOPNOTSUPP)) {
+	if err != nil {
 		t.Fatalf("sockopt.Get: %v", err)
 	}
 	return s
