@@ -121,7 +121,7 @@ func ExampleChain() {
 		fmt.Println("my control for", network)
 		return nil
 	}
-	lc := net.ListenConfig{Control: sockopt.Chain(mine, sockopt.Control(sockopt.ReadBuffer(1 << 16)))}
+	lc := net.ListenConfig{Control: sockopt.Chain(mine, sockopt.Control(sockopt.ReadBuffer(1<<16)))}
 	lc.SetMultipathTCP(false) // one Control call, for a stable output
 	l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
 	if err != nil {
