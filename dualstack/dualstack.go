@@ -232,6 +232,7 @@ type Listener struct {
 	// connection over acceptc; done is closed by Close to stop them.
 	acceptc chan acceptResult
 	done    chan struct{}
+	adl     deadline
 	wg      sync.WaitGroup
 
 	closeOnce sync.Once
@@ -288,6 +289,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		select {
 		case <-l.done:
 			return nil, l.closedError("accept")
+		case <-l.adl.wait():
+			return nil, l.opError("accept", os.ErrDeadlineExceeded)
 		default:
 		}
 		select {
@@ -298,6 +301,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 			c = r.c
 		case <-l.done:
 			return nil, l.closedError("accept")
+		case <-l.adl.wait():
+			return nil, l.opError("accept", os.ErrDeadlineExceeded)
 		}
 	}
 	if l.unmap {
@@ -306,6 +311,27 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// SetDeadline sets the deadline for Accept calls, pending ones included,
+// as [net.TCPListener.SetDeadline] does: after it, Accept fails with an
+// error matching [os.ErrDeadlineExceeded] until the deadline is moved. A
+// zero value means no deadline.
+func (l *Listener) SetDeadline(t time.Time) error {
+	if l.acceptc == nil {
+		dl, ok := l.raw[0].(interface{ SetDeadline(time.Time) error })
+		if !ok {
+			return l.opError("set", errors.ErrUnsupported)
+		}
+		return dl.SetDeadline(t)
+	}
+	select {
+	case <-l.done:
+		return l.closedError("set")
+	default:
+	}
+	l.adl.set(t)
+	return nil
 }
 
 // Close closes every socket of the listener and unblocks a pending
@@ -324,14 +350,17 @@ func (l *Listener) Close() error {
 		// The accept goroutines return once their socket is closed; any
 		// connection one of them held is closed by it, not leaked.
 		l.wg.Wait()
+		l.adl.stop()
 		l.closeErr = errors.Join(errs...)
 		err = l.closeErr
 	})
 	return err
 }
 
-func (l *Listener) closedError(op string) error {
-	return &net.OpError{Op: op, Net: l.addrs[0].Network(), Addr: l.addrs[0], Err: net.ErrClosed}
+func (l *Listener) closedError(op string) error { return l.opError(op, net.ErrClosed) }
+
+func (l *Listener) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: l.addrs[0].Network(), Addr: l.addrs[0], Err: err}
 }
 
 // Conn is a TCP connection whose LocalAddr and RemoteAddr report an IPv4

@@ -783,6 +783,57 @@ func TestListenerClose(t *testing.T) {
 	}
 }
 
+// TestListenerDeadline checks SetDeadline in every mode: a past deadline
+// fails Accept with a timeout, moving it wakes a pending Accept, and
+// clearing it makes the listener accept again.
+func TestListenerDeadline(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, tc := range bothFamilyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := tc.lc().Listen(context.Background(), "tcp", ":0")
+			if err != nil {
+				t.Fatalf("Listen: %v", err)
+			}
+			defer l.Close()
+			if err := l.SetDeadline(time.Now().Add(-time.Second)); err != nil {
+				t.Fatalf("SetDeadline: %v", err)
+			}
+			_, err = l.Accept()
+			var ne net.Error
+			if !errors.Is(err, errDeadline) || !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("Accept past deadline = %v, want a timeout matching os.ErrDeadlineExceeded", err)
+			}
+
+			l.SetDeadline(time.Now().Add(time.Hour))
+			errc := make(chan error, 1)
+			go func() {
+				_, err := l.Accept()
+				errc <- err
+			}()
+			l.SetDeadline(time.Now())
+			select {
+			case err := <-errc:
+				if !errors.Is(err, errDeadline) {
+					t.Errorf("pending Accept after SetDeadline(now) = %v, want timeout", err)
+				}
+			case <-time.After(ioTimeout):
+				t.Fatal("SetDeadline(now) did not wake Accept")
+			}
+
+			l.SetDeadline(time.Time{})
+			p := portOf(t, l.Addr())
+			roundTrip(t, l, loopback("::1", p))
+			roundTrip(t, l, loopback("127.0.0.1", p))
+			l.Close()
+			if err := l.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("SetDeadline after Close = %v, want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
 // TestListenerCloseHeldConn checks that in TwoSockets mode a connection an
 // accept goroutine took but Accept never returned is closed by Close.
 func TestListenerCloseHeldConn(t *testing.T) {
