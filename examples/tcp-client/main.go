@@ -65,12 +65,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer conn.Close()
 
-	// Let ctx govern the connection: its deadline becomes the socket's
-	// deadline, and cancelling it sets a deadline in the past, which
-	// unblocks a pending Read or Write at once.
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+	// Let ctx govern the connection: when it ends, by its timeout or by
+	// Ctrl-C, a deadline in the past unblocks a pending Read or Write at
+	// once. AfterFunc runs only after ctx is done, so the failed call can
+	// always be blamed on ctx.Err(); copying ctx's deadline onto the socket
+	// instead would race with ctx's own timer.
 	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
 
 	// sendall(): Write returns only when every byte is written or on error.

@@ -61,9 +61,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("cannot reach %s: %w", *addr, err)
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+	// When ctx ends (timeout or Ctrl-C), a deadline in the past unblocks
+	// the pending call; see examples/tcp-client.
 	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
 
 	// sendto(): one Write is one datagram, delivered whole or not at all.
