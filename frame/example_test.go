@@ -1,0 +1,198 @@
+package frame_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/framesock/framesock/frame"
+)
+
+// A framed echo over TCP loopback: the server answers each message in
+// upper case, as in the chapter, and the client sends and receives with a
+// context.
+func Example() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := frame.NewConn(nc)
+		defer c.Close()
+		ctx := context.Background()
+		for {
+			msg, err := c.Recv(ctx) // io.EOF when the client hangs up
+			if err != nil {
+				return
+			}
+			if err := c.Send(ctx, bytes.ToUpper(msg)); err != nil {
+				return
+			}
+		}
+	}()
+
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := frame.NewConn(nc)
+	defer c.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, msg := range []string{"hello", "framed world"} {
+		if err := c.Send(ctx, []byte(msg)); err != nil {
+			log.Fatal(err)
+		}
+		reply, err := c.Recv(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s -> %s\n", msg, reply)
+	}
+	// Output:
+	// hello -> HELLO
+	// framed world -> FRAMED WORLD
+}
+
+// SendMessage writes the chapter's wire format, struct.pack("!I",
+// len(msg)) + msg, and RecvMessage reads it back.
+func ExampleSendMessage() {
+	var stream bytes.Buffer // any io.Writer: a net.Conn, a pipe, a file
+	if err := frame.SendMessage(&stream, []byte("hi")); err != nil {
+		log.Fatal(err)
+	}
+	if err := frame.SendMessage(&stream, nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("wire: % x\n", stream.Bytes())
+
+	for {
+		msg, err := frame.RecvMessage(&stream)
+		if err != nil {
+			fmt.Println("end:", err)
+			break
+		}
+		fmt.Printf("message: %q\n", msg)
+	}
+	// Output:
+	// wire: 00 00 00 02 68 69 00 00 00 00
+	// message: "hi"
+	// message: ""
+	// end: EOF
+}
+
+// A Writer gathers small messages into one write; a Reader returns them
+// one by one, without allocating, from as few reads as possible.
+func ExampleReader() {
+	var stream bytes.Buffer
+	w := frame.NewWriter(&stream)
+	for _, msg := range []string{"one", "two", "three"} {
+		if err := w.WriteMessage([]byte(msg)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil { // nothing reaches stream before Flush
+		log.Fatal(err)
+	}
+
+	r := frame.NewReader(&stream)
+	for msg, err := range r.Messages() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s (%d bytes still buffered)\n", msg, r.Buffered())
+	}
+	// Output:
+	// one (16 bytes still buffered)
+	// two (9 bytes still buffered)
+	// three (0 bytes still buffered)
+}
+
+// WriteMessages sends a batch in one write: one system call, and on a
+// *net.TCPConn large payloads are not copied.
+func ExampleWriter_WriteMessages() {
+	var stream bytes.Buffer
+	w := frame.NewWriter(&stream)
+	if err := w.WriteMessages([]byte("a"), []byte("bc"), []byte("def")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("% x\n", stream.Bytes())
+	// Output:
+	// 00 00 00 01 61 00 00 00 02 62 63 00 00 00 03 64 65 66
+}
+
+// Conn adds contexts to Send and Recv. A cancelled Recv returns
+// ctx.Err() and loses nothing: the next Recv continues.
+func ExampleConn() {
+	a, b := net.Pipe()
+	client, server := frame.NewConn(a), frame.NewConn(b)
+	defer client.Close()
+	defer server.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err := server.Recv(ctx) // nobody sends: the deadline ends the wait
+	fmt.Println("first Recv:", err)
+
+	go client.Send(context.Background(), []byte("late but whole"))
+	msg, err := server.Recv(context.Background())
+	fmt.Printf("second Recv: %q %v\n", msg, err)
+	// Output:
+	// first Recv: context deadline exceeded
+	// second Recv: "late but whole" <nil>
+}
+
+// A peer that is not speaking the protocol gets a clear error instead of
+// an allocation of the length it claims.
+func ExampleSizeError() {
+	r := frame.NewReader(strings.NewReader("GET / HTTP/1.1\r\n\r\n"))
+	_, err := r.ReadMessage()
+	var se *frame.SizeError
+	if errors.As(err, &se) {
+		fmt.Println("claimed:", se.Size, "limit:", se.Max)
+	}
+	fmt.Println(errors.Is(err, frame.ErrTooLarge))
+	fmt.Println(err)
+	// Output:
+	// claimed: 1195725856 limit: 16777216
+	// true
+	// frame: header 47 45 54 20 claims 1195725856 bytes, above the maximum of 16777216 (looks like text "GET ": the peer speaks HTTP/1.x); raise it with frame.WithMaxSize
+}
+
+// WithHeader talks to peers with other length formats, here protobuf's
+// delimited streams; WithDiscardOversize skips messages over the limit and
+// stays in sync.
+func ExampleWithHeader() {
+	var stream bytes.Buffer
+	w := frame.NewWriter(&stream, frame.WithHeader(frame.Uvarint))
+	w.WriteMessage([]byte("small"))
+	w.WriteMessage(bytes.Repeat([]byte("x"), 300))
+	w.WriteMessage([]byte("next"))
+	w.Flush()
+
+	r := frame.NewReader(&stream, frame.WithHeader(frame.Uvarint),
+		frame.WithMaxSize(100), frame.WithDiscardOversize(true))
+	for msg, err := range r.Messages() {
+		if err != nil {
+			fmt.Println("skipped:", errors.Is(err, frame.ErrTooLarge))
+			continue
+		}
+		fmt.Printf("%s\n", msg)
+	}
+	// Output:
+	// small
+	// skipped: true
+	// next
+}
