@@ -83,8 +83,13 @@ func (c *conn) quit() {
 
 // armRead moves the read deadline to IdleTimeout from now, unless it was
 // moved less than IdleTimeout/8 ago: SetReadDeadline takes a lock and
-// resets a runtime timer, which would otherwise cost every read.
+// resets a runtime timer, which would otherwise cost every read. Once the
+// connection is quitting it returns errQuit and leaves in place the past
+// deadline quit set, which later reads of buffered input then meet.
 func (c *conn) armRead() error {
+	if c.quitting.Load() {
+		return errQuit
+	}
 	if c.idle > 0 {
 		now := time.Now()
 		if now.Sub(c.readArmed) >= c.idle/8 {
@@ -92,10 +97,13 @@ func (c *conn) armRead() error {
 			if err := c.nc.SetReadDeadline(now.Add(c.idle)); err != nil {
 				return err
 			}
+			// quit may have run between the check above and this
+			// deadline, which then replaced its past one: restore it.
+			if c.quitting.Load() {
+				c.nc.SetReadDeadline(aLongTimeAgo)
+				return errQuit
+			}
 		}
-	}
-	if c.quitting.Load() {
-		return errQuit
 	}
 	return nil
 }
@@ -313,13 +321,21 @@ func (c *conn) linger() {
 	if c.nc.SetReadDeadline(time.Now().Add(lingerTimeout)) != nil {
 		return
 	}
-	var buf [512]byte
-	for range int(lingerTimeout / time.Millisecond) { // bounded: each read either waits or returns data
-		if _, err := c.nc.Read(buf[:]); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	// Bounded by the deadline, and by a byte count against a client
+	// that could stream faster than the deadline matters.
+	for discarded := 0; discarded < maxLingerDiscard; {
+		n, err := c.nc.Read(*buf)
+		if err != nil {
 			return
 		}
+		discarded += n
 	}
 }
+
+// maxLingerDiscard caps what linger reads and discards.
+const maxLingerDiscard = 256 << 20
 
 // plainRead reads into a pooled buffer through net.Conn.Read, for conns the
 // platform read path cannot take.
