@@ -47,6 +47,20 @@
 //     [IPv6Only], as net.Listen("tcp6", address); "[::]:port" in this
 //     form does not accept IPv4 clients.
 //
+// By platform, "tcp" or "udp" with a wildcard host gives:
+//
+//   - Linux, macOS, FreeBSD, NetBSD, Solaris, illumos, AIX and Windows:
+//     [SingleSocket]; on Linux booted with ipv6.disable=1, [IPv4Only].
+//     Windows creates AF_INET6 sockets with IPV6_V6ONLY set, like
+//     FreeBSD's default; Listen clears it on both.
+//   - OpenBSD and DragonFly: [TwoSockets], as their kernels cannot clear
+//     IPV6_V6ONLY (net's own stack probe in ipsock_posix.go skips the
+//     IPv4-mapped test on both for that reason).
+//   - js and wasip1: net's in-process stand-in for sockets, which never
+//     calls Control for a listener, so no option reaches it; the mode is
+//     [SingleSocket] as requested, and a socket option is an error, since
+//     package sockopt supports none there.
+//
 // A step moves on to the next only when the kernel cannot do it at all (it
 // refuses to clear IPV6_V6ONLY, or lacks a family). Any other failure (the
 // port is in use on either family, permission denied, an option the kernel

@@ -142,10 +142,12 @@ func ListenPacket(ctx context.Context, network, address string, opts ...sockopt.
 // listener's [Listener.Mode] says which sockets it holds.
 //
 // Every option in opts is checked with [sockopt.Supported] before a socket
-// is created, set through Control on every socket before bind, and the
-// after-connect ones ([sockopt.NoDelay], [sockopt.KeepAlive]) are applied
-// to each accepted connection as [sockopt.NewListener] does. A
-// [sockopt.V6Only] option is refused with [ErrV6Only].
+// is created. The before-bind and inherited ones are set through Control
+// on every socket Listen creates, and the after-connect ones
+// ([sockopt.NoDelay], [sockopt.KeepAlive], [sockopt.UserTimeout]), which
+// net overwrites on each new connection, are applied to each accepted
+// connection as [sockopt.NewListener] does. A [sockopt.V6Only] option is
+// refused with [ErrV6Only].
 //
 // If a step fails for a reason other than a missing family or a kernel that
 // cannot clear IPV6_V6ONLY (a port in use, permission denied, an option
@@ -161,10 +163,11 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string, opt
 }
 
 // ListenPacket announces on the local network address for datagrams. The
-// network must be "udp", "udp4" or "udp6"; modes and fallbacks are those
-// of [ListenConfig.Listen]. In [TwoSockets] mode the returned
-// [PacketConn] reads from both sockets and sends each datagram through the
-// socket of its destination's family.
+// network must be "udp", "udp4" or "udp6"; modes, fallbacks and options
+// are those of [ListenConfig.Listen], except that TCP-only options are
+// skipped, as [sockopt.Control] skips them on datagram sockets. In
+// [TwoSockets] mode the returned [PacketConn] reads from both sockets and
+// sends each datagram through the socket of its destination's family.
 func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string, opts ...sockopt.Option) (*PacketConn, error) {
 	socks, mode, err := lc.open(ctx, "udp", network, address, opts)
 	if err != nil {
