@@ -20,10 +20,9 @@
 //
 //   - "tcp" with a wildcard host ("", "0.0.0.0", "::" or "::ffff:0.0.0.0"):
 //     both families. First one AF_INET6 socket bound to [::]:port with
-//     IPV6_V6ONLY cleared: [SingleSocket]. This works on Linux, macOS,
-//     FreeBSD, NetBSD, Solaris and Windows; IPV6_V6ONLY is set explicitly,
-//     so Linux's net.ipv6.bindv6only sysctl and FreeBSD's
-//     net.inet6.ip6.v6only do not change the outcome.
+//     IPV6_V6ONLY cleared: [SingleSocket]. IPV6_V6ONLY is cleared
+//     explicitly, so Linux's net.ipv6.bindv6only sysctl, FreeBSD's
+//     net.inet6.ip6.v6only and Windows' default do not change the outcome.
 //     If the kernel refuses to clear IPV6_V6ONLY (OpenBSD and DragonFly
 //     always do): an AF_INET6 socket on [::]:port with IPV6_V6ONLY set
 //     plus an AF_INET socket on 0.0.0.0:port, [TwoSockets], on the same
@@ -51,14 +50,12 @@
 //
 //   - Linux, macOS, FreeBSD, NetBSD, Solaris, illumos, AIX and Windows:
 //     [SingleSocket]; on Linux booted with ipv6.disable=1, [IPv4Only].
-//     Windows creates AF_INET6 sockets with IPV6_V6ONLY set, like
-//     FreeBSD's default; Listen clears it on both.
 //   - OpenBSD and DragonFly: [TwoSockets], as their kernels cannot clear
 //     IPV6_V6ONLY (net's own stack probe in ipsock_posix.go skips the
 //     IPv4-mapped test on both for that reason).
 //   - js and wasip1: net's in-process stand-in for sockets, which never
-//     calls Control for a listener, so no option reaches it; the mode is
-//     [SingleSocket] as requested, and a socket option is an error, since
+//     calls Control for a listener; Listen reports [SingleSocket] with no
+//     kernel to confirm it, and any socket option is an error, since
 //     package sockopt supports none there.
 //
 // A step moves on to the next only when the kernel cannot do it at all (it
