@@ -351,7 +351,7 @@ func timeoutStep(ctx context.Context, say func(string, ...any), timeout time.Dur
 	_, err = conn.Recv(rctx)
 	elapsed = time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("Recv with a context: got %v, want context.DeadlineExceeded", err)
+		return fmt.Errorf("frame.Conn.Recv with a context: got %v, want context.DeadlineExceeded", err)
 	}
 	say("frame.Conn.Recv with a %v context: %v after %v", timeout, err, elapsed.Round(time.Millisecond))
 	return nil
