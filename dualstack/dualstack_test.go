@@ -834,6 +834,48 @@ func TestListenerDeadline(t *testing.T) {
 	}
 }
 
+// failingListener fails its first Accept with EMFILE, as a process out of
+// file descriptors does, then accepts normally.
+type failingListener struct {
+	net.Listener
+	once sync.Once
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	var failed bool
+	l.once.Do(func() { failed = true })
+	if failed {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptErrorTwoSockets checks that in TwoSockets mode an accept error
+// on one socket reaches the caller once and stops neither socket.
+func TestAcceptErrorTwoSockets(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	lc := &dualstack.ListenConfig{Modes: dualstack.TwoSockets}
+	dualstack.SetHooks(lc, dualstack.Hooks{Listen: func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.Listener, error) {
+		l, err := nlc.Listen(ctx, network, address)
+		if err == nil && network == "tcp4" {
+			return &failingListener{Listener: l}, nil
+		}
+		return l, err
+	}})
+	l, err := lc.Listen(context.Background(), "tcp", ":0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	defer l.Close()
+	if _, err := l.Accept(); !errors.Is(err, syscall.EMFILE) {
+		t.Fatalf("first Accept = %v, want the IPv4 socket's EMFILE", err)
+	}
+	p := portOf(t, l.Addr())
+	roundTrip(t, l, loopback("127.0.0.1", p))
+	roundTrip(t, l, loopback("::1", p))
+}
+
 // TestListenerCloseHeldConn checks that in TwoSockets mode a connection an
 // accept goroutine took but Accept never returned is closed by Close.
 func TestListenerCloseHeldConn(t *testing.T) {
