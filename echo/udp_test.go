@@ -2,6 +2,7 @@ package echo_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -90,4 +91,143 @@ func TestLoadUDP(t *testing.T) {
 		t.Errorf("stats: %d echoed, %d dropped; want at least %d echoed and none dropped", st.MessagesOut, st.Dropped, clients*msgs)
 	}
 	t.Logf("%d datagrams echoed (%d sent more than once), %.1f MB", st.MessagesOut, st.MessagesOut-clients*uint64(msgs), float64(st.BytesOut)/1e6)
+}
+
+// wrappedPacketConn hides the *net.UDPConn, so the server takes its plain
+// ReadFrom/WriteTo loop, which platforms without recvmmsg use.
+type wrappedPacketConn struct{ net.PacketConn }
+
+func TestPacketServer(t *testing.T) {
+	t.Parallel()
+	boom := func(p []byte) []byte {
+		if string(p) == "boom" {
+			panic("transform exploded")
+		}
+		return echo.Upper(p)
+	}
+	tests := []struct {
+		name    string
+		network string
+		wrap    bool // plain loop instead of batches
+	}{
+		{name: "batched", network: "udp4"},
+		{name: "plain loop", network: "udp4", wrap: true},
+		{name: "ipv6", network: "udp6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logger, logs := newLogger()
+			s := &echo.PacketServer{Network: tt.network, MaxDatagramSize: 1000, Transform: boom, Logger: logger}
+			pc, err := s.Listen(context.Background())
+			if tt.network == "udp6" && err != nil {
+				t.Skipf("skipping: IPv6 unavailable: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := pc.LocalAddr().(*net.UDPAddr).Port
+			served := make(chan error, 1)
+			if tt.wrap {
+				go func() { served <- s.Serve(wrappedPacketConn{pc}) }()
+			} else {
+				go func() { served <- s.Serve(pc) }()
+			}
+			host := "127.0.0.1"
+			if tt.network == "udp6" {
+				host = "::1"
+			}
+			c, err := net.Dial(tt.network, net.JoinHostPort(host, fmt.Sprint(port)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			uc := c.(*net.UDPConn)
+			buf := make([]byte, maxUDP+1)
+			roundTrip := func(msg []byte) {
+				t.Helper()
+				if _, err := udpRoundTrip(uc, msg, upper(msg), nil, buf); err != nil {
+					t.Fatalf("%d-byte datagram: %v", len(msg), err)
+				}
+			}
+			roundTrip([]byte("hello"))
+			roundTrip(pattern[:1000]) // exactly MaxDatagramSize
+			// Too large and a panicking transform: dropped, counted,
+			// logged; the next datagram is served.
+			for _, p := range [][]byte{pattern[:1001], pattern[:maxUDP], []byte("boom")} {
+				if _, err := uc.Write(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			roundTrip([]byte("after"))
+			st := s.Stats()
+			if st.Dropped != 3 || st.Panics != 1 {
+				t.Errorf("dropped %d, panics %d; want 3, 1", st.Dropped, st.Panics)
+			}
+			if n := len(logs.lines("level=WARN", "datagram dropped", "larger than MaxDatagramSize")); n != 1 {
+				t.Errorf("%d oversize log lines for 2 oversize datagrams in a second, want 1; log:\n%s", n, logs)
+			}
+			if n := len(logs.lines("level=ERROR", "transform panicked", "stack=")); n != 1 {
+				t.Errorf("%d panic log lines, want 1; log:\n%s", n, logs)
+			}
+			shutdown(t, s)
+			if err := <-served; !errors.Is(err, echo.ErrServerClosed) {
+				t.Errorf("Serve = %v, want ErrServerClosed", err)
+			}
+			if err := s.Serve(pc); !errors.Is(err, echo.ErrServerClosed) {
+				t.Errorf("Serve after Shutdown = %v, want ErrServerClosed", err)
+			}
+		})
+	}
+}
+
+// TestPacketServerDualStack sends from IPv4 and IPv6 to one dual-stack
+// socket; replies to IPv4 clients go to their IPv4-mapped address, which
+// the batched path must write correctly on an AF_INET6 socket.
+func TestPacketServerDualStack(t *testing.T) {
+	t.Parallel()
+	s := &echo.PacketServer{Address: ":0", DualStack: true}
+	pc, err := s.Listen(context.Background())
+	if err != nil {
+		t.Skipf("skipping: dual-stack UDP unavailable: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(pc) }()
+	defer func() {
+		shutdown(t, s)
+		<-served
+	}()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		c, err := net.Dial("udp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err != nil {
+			t.Logf("skipping %s: %v", host, err)
+			continue
+		}
+		defer c.Close()
+		buf := make([]byte, 64)
+		if _, err := udpRoundTrip(c.(*net.UDPConn), []byte("hi "+host), []byte("hi "+host), nil, buf); err != nil {
+			t.Errorf("client on %s: %v", host, err)
+		}
+	}
+}
+
+// TestPacketServerClose: after Close, nothing answers.
+func TestPacketServerClose(t *testing.T) {
+	t.Parallel()
+	s := &echo.PacketServer{}
+	addr := echo.StartPacket(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("anyone?"))
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 16)); err == nil {
+		t.Errorf("closed server replied with %d bytes", n)
+	}
 }

@@ -1,0 +1,143 @@
+package echo_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/frame"
+)
+
+// idleConns is how many idle connections TestIdleConnMemory holds open.
+const idleConns = 2000
+
+// TestIdleConnMemory opens 2,000 connections from a child process (so
+// that only the server's memory is in this one), has each make one round
+// trip, lets them idle, and reports the server's memory per connection:
+// heap plus goroutine stacks. No buffer may be held while a connection
+// idles: a held 64 KiB raw buffer (or frame buffers) would put the figure
+// far above the bound checked here.
+//
+// Not parallel: it measures the whole process.
+func TestIdleConnMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping in -short mode: opens 2,000 connections")
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < 2*idleConns+200 {
+		// Go raises the soft limit to the hard one at start-up
+		// (golang.org/issue/46279), so only the hard limit can stop us.
+		t.Skipf("skipping: RLIMIT_NOFILE is %d, need %d descriptors", lim.Cur, 2*idleConns+200)
+	}
+	for _, framed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("framed=%v", framed), func(t *testing.T) {
+			// 64 KiB frame buffers, like the raw mode's, so that a
+			// buffer held while idle could not hide in the bound.
+			s := &echo.Server{Framed: framed, FrameOptions: []frame.Option{frame.WithBufferSize(64 << 10)}}
+			addr := echo.Start(t, s)
+			before := memInUse()
+
+			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientProcess$")
+			cmd.Env = append(os.Environ(), "ECHO_IDLE_ADDR="+addr.String(), "ECHO_IDLE_FRAMED="+strconv.FormatBool(framed))
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				stdin.Close() // the child exits, closing its connections
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("client process: %v", err)
+				}
+			}()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || line != "ready\n" {
+				t.Fatalf("client process said %q, %v", line, err)
+			}
+			waitFor(t, "every connection served", func() bool { return s.Stats().ActiveConns == idleConns })
+
+			after := memInUse()
+			perConn := (int64(after) - int64(before)) / idleConns
+			t.Logf("%d idle %s connections: %d bytes of heap and stack per connection", idleConns,
+				map[bool]string{false: "raw", true: "framed"}[framed], perConn)
+			// A goroutine stack (2 to 8 KiB) plus the conn, netFD and
+			// frame structs; a held buffer would add 64 KiB.
+			const bound = 16 << 10
+			if perConn > bound {
+				t.Errorf("%d bytes per idle connection, want at most %d: is a buffer held while idle?", perConn, bound)
+			}
+		})
+	}
+}
+
+// memInUse returns the heap and stack memory in use after a collection.
+// Two collections let the runtime shrink the stacks of idle goroutines
+// (stack shrinking happens during GC) before the figure is read.
+func memInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
+
+// TestIdleClientProcess is the client side of TestIdleConnMemory, run in a
+// child process; it does nothing in a normal test run.
+func TestIdleClientProcess(t *testing.T) {
+	addr := os.Getenv("ECHO_IDLE_ADDR")
+	if addr == "" {
+		t.Skip("run by TestIdleConnMemory")
+	}
+	framed := os.Getenv("ECHO_IDLE_FRAMED") == "true"
+	conns := make([]net.Conn, 0, idleConns)
+	for range idleConns {
+		c, err := net.DialTimeout("tcp", addr, testTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(testTimeout))
+		msg := []byte("x")
+		if framed {
+			err = writeFrame(c, msg)
+		} else {
+			_, err = c.Write(msg)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		var err error
+		if framed {
+			_, err = readFrame(c)
+		} else {
+			_, err = io.ReadFull(c, make([]byte, 1))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Time{})
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	for _, c := range conns {
+		c.Close()
+	}
+}
