@@ -175,7 +175,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"tcp-client", "-addr", "{addr}", "-msg", "hello, chapter 7"},
 			wantOut:  regexp.MustCompile(`^HELLO, CHAPTER 7\n$`),
 			signal:   syscall.SIGTERM,
-			wantRest: regexp.MustCompile(`^connection from 127\.0\.0\.1:\d+\nserved 1 connections, 16 bytes in, 16 bytes out\n$`),
+			wantRest: regexp.MustCompile(`^connection from 127\.0\.0\.1:\d+\nshut down; connections: 1, bytes in: 16, bytes out: 16\n$`),
 		},
 		{
 			name:     "tcp-server and timeout-client, stopped with SIGINT",
@@ -183,7 +183,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"timeout-client", "-addr", "{addr}", "-timeout", "10s"},
 			wantOut:  regexp.MustCompile(`^HELLO, TIMEOUTS!\n$`),
 			signal:   os.Interrupt,
-			wantRest: regexp.MustCompile(`served 1 connections`),
+			wantRest: regexp.MustCompile(`\nshut down; connections: 1,`),
 		},
 		{
 			name:     "tcp-server and nonblocking-client",
@@ -191,7 +191,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"nonblocking-client", "-addr", "{addr}", "-conns", "5"},
 			wantOut:  regexp.MustCompile(`(?s)(conn \d: HELLO FROM CONN \d\n.*){5}5 of 5 replies in \S+\n$`),
 			signal:   syscall.SIGTERM,
-			wantRest: regexp.MustCompile(`served 5 connections`),
+			wantRest: regexp.MustCompile(`\nshut down; connections: 5,`),
 		},
 		{
 			name:     "udp-server and udp-client",
@@ -199,7 +199,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"udp-client", "-addr", "{addr}"},
 			wantOut:  regexp.MustCompile(`^received from 127\.0\.0\.1:\d+: HELLO, UDP!\n$`),
 			signal:   syscall.SIGTERM,
-			wantRest: regexp.MustCompile(`^echoed 1 datagrams, dropped 0\n$`),
+			wantRest: regexp.MustCompile(`^shut down; datagrams echoed: 1, dropped: 0\n$`),
 		},
 		{
 			name:     "framed-server and framed-client",
@@ -207,7 +207,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"framed-client", "-addr", "{addr}", "-big", "100000", "one", "", "three"},
 			wantOut:  regexp.MustCompile(`^"ONE" \(3 bytes\)\n"" \(0 bytes\)\n"THREE" \(5 bytes\)\n"X{24}"\.\.\. \(100000 bytes\)\n$`),
 			signal:   syscall.SIGTERM,
-			wantRest: regexp.MustCompile(`^echoed 4 messages on 1 connections\n$`),
+			wantRest: regexp.MustCompile(`^shut down; connections: 1, messages echoed: 4\n$`),
 		},
 		{
 			name:     "dualstack-server and tcp-client over IPv4",
@@ -215,7 +215,7 @@ func TestServersAndClients(t *testing.T) {
 			client:   []string{"tcp-client", "-addr", "127.0.0.1:{port}", "-msg", "v4"},
 			wantOut:  regexp.MustCompile(`^V4\n$`),
 			signal:   syscall.SIGTERM,
-			wantRest: regexp.MustCompile(`^mode \w+, sockets \[.*\]\nconnection from 127\.0\.0\.1:\d+ over IPv4\n$`),
+			wantRest: regexp.MustCompile(`^mode \w+, sockets \[.*\]\nconnection from 127\.0\.0\.1:\d+ over IPv4\nshut down; connections: 1, bytes in: 2, bytes out: 2\n$`),
 		},
 		{
 			name:      "dualstack-server and ipv6-client",
@@ -223,7 +223,7 @@ func TestServersAndClients(t *testing.T) {
 			client:    []string{"ipv6-client", "-addr", "[::1]:{port}"},
 			wantOut:   regexp.MustCompile(`^connected from \[::1\]:\d+ to \[::1\]:\d+\nHELLO, IPV6!\n$`),
 			signal:    syscall.SIGTERM,
-			wantRest:  regexp.MustCompile(`^mode \w+, sockets \[.*\]\nconnection from \[::1\]:\d+ over IPv6\n$`),
+			wantRest:  regexp.MustCompile(`^mode \w+, sockets \[.*\]\nconnection from \[::1\]:\d+ over IPv6\nshut down; connections: 1, bytes in: 12, bytes out: 12\n$`),
 			needsIPv6: true,
 		},
 	}

@@ -101,6 +101,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := <-errc; !errors.Is(err, echo.ErrServerClosed) {
 		return errors.Join(err, shutdownErr)
 	}
+	st := srv.Stats()
+	fmt.Fprintf(stdout, "shut down; connections: %d, bytes in: %d, bytes out: %d\n", st.TotalConns, st.BytesIn, st.BytesOut)
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: connections cut after %v: %w", *grace, shutdownErr)
 	}

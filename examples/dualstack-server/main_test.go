@@ -69,7 +69,8 @@ func TestBothFamilies(t *testing.T) {
 	// The IPv4 client is reported as 127.0.0.1, not ::ffff:127.0.0.1.
 	want := regexp.MustCompile(`^mode ` + mode + `\n` +
 		`connection from 127\.0\.0\.1:\d+ over IPv4\n` +
-		`connection from \[::1\]:\d+ over IPv6\n$`)
+		`connection from \[::1\]:\d+ over IPv6\n` +
+		`shut down; connections: 2, bytes in: 18, bytes out: 18\n$`)
 	if out := srv.Output(); !want.MatchString(out) {
 		t.Errorf("output after the first line:\n%s\ndoes not match %v", out, want)
 	}

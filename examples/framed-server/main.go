@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.Join(err, shutdownErr)
 	}
 	st := srv.Stats()
-	fmt.Fprintf(stdout, "echoed %d messages on %d connections\n", st.MessagesOut, st.TotalConns)
+	fmt.Fprintf(stdout, "shut down; connections: %d, messages echoed: %d\n", st.TotalConns, st.MessagesOut)
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: connections cut after %v: %w", *grace, shutdownErr)
 	}

@@ -143,7 +143,7 @@ func TestServerShutdown(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("run returned %v after SIGINT, want nil (exit status 0)", err)
 	}
-	if diff := cmp.Diff("echoed 2 messages on 1 connections\n", srv.Output()); diff != "" {
+	if diff := cmp.Diff("shut down; connections: 1, messages echoed: 2\n", srv.Output()); diff != "" {
 		t.Errorf("output after the first line (-want +got):\n%s", diff)
 	}
 }

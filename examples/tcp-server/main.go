@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// The chapter's print(f"Connection from {addr}") for every accept().
 	err = serve(ctx, srv, &announcer{Listener: ln, w: stdout}, *grace)
 	st := srv.Stats()
-	fmt.Fprintf(stdout, "served %d connections, %d bytes in, %d bytes out\n", st.TotalConns, st.BytesIn, st.BytesOut)
+	fmt.Fprintf(stdout, "shut down; connections: %d, bytes in: %d, bytes out: %d\n", st.TotalConns, st.BytesIn, st.BytesOut)
 	return err
 }
 

@@ -138,7 +138,7 @@ func TestServerShutdownIsGraceful(t *testing.T) {
 		t.Fatalf("run returned %v after SIGINT, want nil (exit status 0)", err)
 	}
 	out := srv.Output()
-	for _, want := range []string{"connection from 127.0.0.1:", "served 1 connections"} {
+	for _, want := range []string{"connection from 127.0.0.1:", "shut down; connections: 1, bytes in: 15, bytes out: 15\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output after the first line lacks %q:\n%s", want, out)
 		}

@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.Join(err, shutdownErr)
 	}
 	st := srv.Stats()
-	fmt.Fprintf(stdout, "echoed %d datagrams, dropped %d\n", st.MessagesOut, st.Dropped)
+	fmt.Fprintf(stdout, "shut down; datagrams echoed: %d, dropped: %d\n", st.MessagesOut, st.Dropped)
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}

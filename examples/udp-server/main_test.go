@@ -69,7 +69,7 @@ func TestServerShutdown(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Fatalf("run returned %v after SIGINT, want nil (exit status 0)", err)
 	}
-	if diff := cmp.Diff("echoed 3 datagrams, dropped 0\n", srv.Output()); diff != "" {
+	if diff := cmp.Diff("shut down; datagrams echoed: 3, dropped: 0\n", srv.Output()); diff != "" {
 		t.Errorf("output after the first line (-want +got):\n%s", diff)
 	}
 }
