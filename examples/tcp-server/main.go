@@ -20,7 +20,9 @@
 // echoes the whole stream until the client closes, with idle and write
 // timeouts so a stuck client cannot pin a goroutine. Go sets SO_REUSEADDR
 // on every listening socket on Unix already, the chapter's first setsockopt
-// (see examples/sockopts for setting options yourself).
+// (see examples/sockopts for setting options yourself), and where the
+// chapter calls listen(5), Go asks for the largest backlog the system allows
+// (net.core.somaxconn on Linux), so bursts of connections are not refused.
 package main
 
 import (
