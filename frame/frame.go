@@ -13,9 +13,16 @@ import (
 // multiprocessing.connection, which reads the length as a signed "!i".
 const DefaultMaxSize = 16 << 20
 
-// defaultBufferSize is the size of the buffer a Reader or Writer takes on
-// first use, the same as [bufio]'s default.
-const defaultBufferSize = 4096
+// A Reader or Writer takes a buffer of defaultBufferSize on first use (the
+// same as [bufio]'s default, so a connection that exchanges a few small
+// messages stays small) and doubles it, up to maxAdaptiveBufferSize, while
+// the stream keeps it full, so that a busy stream of small messages needs
+// few system calls: at 128-byte messages, a 64 KiB buffer carries about
+// 500 per read(2) instead of 30. Release and Reset go back to nothing.
+const (
+	defaultBufferSize     = 4 << 10
+	maxAdaptiveBufferSize = 64 << 10
+)
 
 var (
 	// ErrTooLarge matches, through [errors.Is], every error about a message
@@ -103,7 +110,8 @@ type config struct {
 	max     int
 	header  Header
 	discard bool
-	bufSize int
+	bufSize int // initial buffer size
+	bufMax  int // the size up to which the buffer may grow
 }
 
 type optionFunc func(*config)
@@ -146,20 +154,21 @@ func WithDiscardOversize(on bool) Option {
 	return optionFunc(func(c *config) { c.discard = on })
 }
 
-// WithBufferSize sets the size of the buffer a Reader reads into and a
-// Writer gathers small messages in (default 4096, rounded up to a power of
-// two of at least 512). It bounds how many small messages one system call
-// carries; larger messages bypass the buffer. WithBufferSize panics if n is
-// negative.
+// WithBufferSize fixes the size of the buffer a Reader reads into and a
+// Writer gathers small messages in, rounded up to a power of two of at
+// least 512. It bounds how many small messages one system call carries;
+// messages larger than the buffer bypass it. By default the buffer starts
+// at 4 KiB and doubles up to 64 KiB while the stream keeps it full.
+// WithBufferSize panics if n is negative.
 func WithBufferSize(n int) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("frame: WithBufferSize(%d): negative size", n))
 	}
-	return optionFunc(func(c *config) { c.bufSize = n })
+	return optionFunc(func(c *config) { c.bufSize, c.bufMax = n, n })
 }
 
 func newConfig(opts []Option) config {
-	c := config{max: DefaultMaxSize, header: Uint32BE, bufSize: defaultBufferSize}
+	c := config{max: DefaultMaxSize, header: Uint32BE, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -169,6 +178,7 @@ func newConfig(opts []Option) config {
 	if cl := classOf(c.bufSize); cl >= 0 {
 		c.bufSize = classSize(cl)
 	}
+	c.bufMax = max(c.bufMax, c.bufSize)
 	return c
 }
 

@@ -36,6 +36,7 @@ type Reader struct {
 	buf  []byte
 	r, w int
 	rerr error // error that came with the last bytes read, returned next
+	grow bool  // the last read filled the buffer: take a larger one
 
 	// A frame whose header was consumed but whose payload is incomplete.
 	inFrame bool
@@ -44,7 +45,8 @@ type Reader struct {
 	big     []byte  // the bytes of it received so far
 
 	discard uint64  // bytes of an oversize payload still to skip
-	lastp   *[]byte // large buffer handed out by the last call, recycled by the next
+	lastp   *[]byte // large buffer handed out by the last call, still in the caller's hands
+	spare   *[]byte // lastp after the next call began: reused by a large payload, else pooled
 	err     error   // sticky: a broken stream
 }
 
@@ -69,8 +71,10 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 // reader are returned once, and the next call resumes the frame.
 func (r *Reader) ReadMessage() ([]byte, error) {
 	if r.lastp != nil {
-		putBuf(r.lastp)
-		r.lastp = nil
+		// A stream of large messages reuses one buffer; the first
+		// small message gives it back (dropSpare).
+		putBuf(r.spare)
+		r.spare, r.lastp = r.lastp, nil
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -149,6 +153,7 @@ func (r *Reader) Handoff() io.Reader {
 // bytes, gives the buffers back to the pools and makes r read from src.
 func (r *Reader) Reset(src io.Reader) {
 	putBuf(r.lastp)
+	putBuf(r.spare)
 	putBuf(r.bigp)
 	putBuf(r.bufp)
 	*r = Reader{src: src, cfg: r.cfg}
@@ -165,42 +170,54 @@ func (r *Reader) Reset(src io.Reader) {
 // A server with many idle connections calls Release before each blocking
 // read.
 func (r *Reader) Release() {
-	if r.lastp != nil {
-		putBuf(r.lastp)
-		r.lastp = nil
-	}
+	putBuf(r.lastp)
+	putBuf(r.spare)
+	r.lastp, r.spare = nil, nil
 	if r.bufp != nil && r.r == r.w {
 		putBuf(r.bufp)
 		r.bufp, r.buf, r.r, r.w = nil, nil, 0, 0
 	}
 }
 
-// fill reads once into the buffer, making room for want bytes from r.r
-// first, and returns nil once at least one byte arrived.
-func (r *Reader) fill(want int) error {
+// fill reads once into the buffer, after moving the unread bytes to its
+// front, and returns nil once at least one byte arrived. Callers need at
+// most a buffer's worth of bytes from r.r, so there is always room.
+func (r *Reader) fill() error {
 	if r.rerr != nil {
 		err := r.rerr
 		r.rerr = nil
 		return err
 	}
-	if r.bufp == nil {
+	switch {
+	case r.bufp == nil:
 		r.bufp = getBuf(r.cfg.bufSize)
 		r.buf = *r.bufp
-	}
-	if r.r == r.w {
 		r.r, r.w = 0, 0
-	} else if r.r+want > len(r.buf) {
+	case r.grow && len(r.buf) < r.cfg.bufMax:
+		p := getBuf(2 * len(r.buf))
+		r.w = copy(*p, r.buf[r.r:r.w])
+		r.r = 0
+		putBuf(r.bufp)
+		r.bufp, r.buf = p, *p
+	case r.r > 0:
+		// Slide the partial frame to the front, as bufio does, so
+		// that the read gets all the free space.
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
+	r.grow = false
 	for range maxEmptyReads {
+		free := len(r.buf) - r.w
 		n, err := r.src.Read(r.buf[r.w:])
-		if n < 0 || n > len(r.buf)-r.w {
+		if n < 0 || n > free {
 			r.err = errNegativeRead
 			return r.err
 		}
 		r.w += n
 		if n > 0 {
+			// A read that filled the buffer suggests more is
+			// waiting: a larger buffer would save system calls.
+			r.grow = n == free
 			// Keep the error for the next call: these bytes may
 			// complete a frame.
 			r.rerr = err
@@ -237,7 +254,7 @@ func (r *Reader) readHeader() error {
 			r.inFrame, r.need = true, int(n)
 			return nil
 		}
-		if err := r.fill(maxHeaderLen); err != nil {
+		if err := r.fill(); err != nil {
 			if err == io.EOF {
 				if r.w == r.r {
 					return io.EOF
@@ -257,11 +274,12 @@ func (r *Reader) readPayload() ([]byte, error) {
 		if r.w-r.r >= need {
 			return r.take(need), nil
 		}
-		// Decide by the configured size, not len(r.buf): Release may
-		// have returned the buffer in the middle of the frame.
-		if need <= r.cfg.bufSize {
+		// Release may have returned the buffer in the middle of the
+		// frame (it does so only when no payload byte is in it): then
+		// decide by the size fill will take.
+		if need <= max(len(r.buf), r.cfg.bufSize) {
 			for r.w-r.r < need {
-				if err := r.fill(need); err != nil {
+				if err := r.fill(); err != nil {
 					return nil, r.payloadErr(err, r.w-r.r)
 				}
 			}
@@ -308,6 +326,10 @@ func (r *Reader) readPayload() ([]byte, error) {
 
 // take returns the next n buffered bytes as the payload of the frame.
 func (r *Reader) take(n int) []byte {
+	if r.spare != nil {
+		putBuf(r.spare)
+		r.spare = nil
+	}
 	msg := r.buf[r.r : r.r+n : r.r+n]
 	r.r += n
 	r.inFrame = false
@@ -330,7 +352,15 @@ func (r *Reader) payloadErr(err error, got int) error {
 // used when there is one; otherwise the claim earns only trustedChunk, and
 // growBig doubles it as data arrives.
 func (r *Reader) startBig() {
-	p := getPooled(r.need)
+	p := r.spare
+	r.spare = nil
+	if p != nil && cap(*p) < r.need {
+		putBuf(p)
+		p = nil
+	}
+	if p == nil {
+		p = getPooled(r.need)
+	}
 	if p == nil {
 		p = getBuf(min(r.need, max(trustedChunk, r.w-r.r)))
 	}
@@ -356,7 +386,7 @@ func (r *Reader) skip() error {
 		if r.discard == 0 {
 			return nil
 		}
-		if err := r.fill(0); err != nil {
+		if err := r.fill(); err != nil {
 			if err == io.EOF {
 				r.err = fmt.Errorf("frame: stream ended with %d bytes of an oversize payload unread: %w", r.discard, io.ErrUnexpectedEOF)
 				return r.err

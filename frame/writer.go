@@ -84,6 +84,14 @@ func (w *Writer) WriteMessage(p []byte) error {
 		if err := w.flush(nil); err != nil {
 			return w.keep(err, p)
 		}
+		// The stream filled the buffer: a larger one would carry
+		// more messages per system call. Swapping it now, empty,
+		// costs no copy.
+		if w.bufp != nil && cap(w.buf) < w.cfg.bufMax {
+			putBuf(w.bufp)
+			w.bufp = getBuf(2 * cap(w.buf))
+			w.buf = (*w.bufp)[:0]
+		}
 	}
 	w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
 	w.buf = append(w.buf, p...)
@@ -246,12 +254,13 @@ func (w *Writer) writeVec(segs [][]byte) error {
 // written resets the buffer after everything was written, giving a buffer
 // that grew for a batch back to the pools so one burst does not pin it.
 func (w *Writer) written() {
-	if cap(w.buf) > w.cfg.bufSize {
+	if w.bufp == nil || cap(*w.bufp) > w.cfg.bufMax {
 		putBuf(w.bufp)
 		w.bufp, w.buf = nil, nil
 		return
 	}
-	w.buf = w.buf[:0]
+	// Back to the pooled storage even if keep grew buf past it.
+	w.buf = (*w.bufp)[:0]
 }
 
 // failed keeps the unwritten bytes, in order, as the new buffer contents
