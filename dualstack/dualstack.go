@@ -87,8 +87,8 @@ var (
 
 // A ListenConfig contains options for listening on both address families.
 // The zero value is valid and is what [Listen] and [ListenPacket] use:
-// every mode allowed, peer addresses as the kernel reports them, no
-// Control function of the caller's own.
+// every mode allowed, peer addresses as the kernel reports them, and net's
+// defaults for everything else.
 type ListenConfig struct {
 	// Modes is the set of modes Listen may achieve. Zero means all four.
 	// A mode outside the set is never attempted: with Modes set to
@@ -107,12 +107,14 @@ type ListenConfig struct {
 	// client is not seen under two names depending on the mode.
 	Unmap bool
 
-	// Control, if not nil, is called on every socket after the options
-	// given to Listen have been set and before IPV6_V6ONLY is set, as
-	// [net.ListenConfig.Control] is. Like a [sockopt.Control] function it
-	// must be idempotent: net calls it twice when a multipath TCP socket
-	// fails and net falls back to TCP.
-	Control func(network, address string, c syscall.RawConn) error
+	// ListenConfig is the template for every socket Listen creates, so
+	// its KeepAlive, KeepAliveConfig and multipath TCP setting
+	// ([net.ListenConfig.SetMultipathTCP]) apply as net documents them.
+	// Its Control, if not nil, runs on every socket after the options
+	// given to Listen have been set and before IPV6_V6ONLY is set; like a
+	// [sockopt.Control] function it must be idempotent, because net calls
+	// it twice when a multipath TCP socket fails and net retries with TCP.
+	ListenConfig net.ListenConfig
 
 	// sys is the seam between the package and the kernel; nil means the
 	// real one. Only export_test.go sets it, so tests can make socket

@@ -268,6 +268,67 @@ func TestListenHostName(t *testing.T) {
 	}
 }
 
+// TestListenConfigControl checks that the template's Control runs on every
+// socket in every mode, and that its error fails Listen with nothing left
+// open.
+func TestListenConfigControl(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	errControl := errors.New("control says no")
+	tests := []struct {
+		name     string
+		modes    dualstack.Mode
+		failOn   string // fail the Control call for this network
+		want     []string
+		wantMode dualstack.Mode
+	}{
+		{name: "single socket", want: []string{"tcp6"}, wantMode: dualstack.SingleSocket},
+		{name: "two sockets", modes: dualstack.TwoSockets, want: []string{"tcp4", "tcp6"}, wantMode: dualstack.TwoSockets},
+		{name: "two sockets, IPv4 Control fails", modes: dualstack.TwoSockets, failOn: "tcp4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			lc := &dualstack.ListenConfig{Modes: tt.modes}
+			lc.ListenConfig.Control = func(network, _ string, _ syscall.RawConn) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[network] = true
+				if network == tt.failOn {
+					return errControl
+				}
+				return nil
+			}
+			rec := &recorder{}
+			rec.wrap(lc)
+			mode, err := listenMode(lc, "tcp", ":0")
+			if tt.failOn != "" {
+				if !errors.Is(err, errControl) {
+					t.Errorf("Listen = mode %v, error %v; want the Control error", mode, err)
+				}
+				rec.requireAllClosed(t)
+				return
+			}
+			if err != nil || mode != tt.wantMode {
+				t.Fatalf("Listen = mode %v, error %v; want mode %v", mode, err, tt.wantMode)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var got []string
+			for _, n := range []string{"tcp4", "tcp6"} {
+				if seen[n] {
+					got = append(got, n)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Control saw networks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestListenErrors checks the errors of Listen and ListenPacket that do
 // not depend on the kernel.
 func TestListenErrors(t *testing.T) {

@@ -75,21 +75,23 @@ func (e *v6OnlyError) Unwrap() error { return e.err }
 
 // opener opens one socket of the kind Listen or ListenPacket wants.
 type opener struct {
-	sys    *sysHooks
-	packet bool
-	base   controlFunc // the caller's options and Control
+	sys      *sysHooks
+	packet   bool
+	template net.ListenConfig
+	base     controlFunc // the caller's options and Control
 }
 
 func (o *opener) open(ctx context.Context, network, address string, extra controlFunc) (socket, error) {
-	nlc := &net.ListenConfig{Control: sockopt.Chain(o.base, extra)}
+	nlc := o.template // a copy: each socket gets its own Control
+	nlc.Control = sockopt.Chain(o.base, extra)
 	if o.packet {
-		pc, err := o.sys.listenPacket(ctx, nlc, network, address)
+		pc, err := o.sys.listenPacket(ctx, &nlc, network, address)
 		if err != nil {
 			return socket{}, err
 		}
 		return socket{c: pc, addr: pc.LocalAddr()}, nil
 	}
-	l, err := o.sys.listen(ctx, nlc, network, address)
+	l, err := o.sys.listen(ctx, &nlc, network, address)
 	if err != nil {
 		return socket{}, err
 	}
@@ -139,7 +141,12 @@ func (lc *ListenConfig) open(ctx context.Context, proto, network, address string
 	if sys == nil {
 		sys = realSys
 	}
-	op := &opener{sys: sys, packet: proto == "udp", base: sockopt.Chain(sockopt.Control(before...), lc.Control)}
+	op := &opener{
+		sys:      sys,
+		packet:   proto == "udp",
+		template: lc.ListenConfig,
+		base:     sockopt.Chain(sockopt.Control(before...), lc.ListenConfig.Control),
+	}
 
 	host, port, err := splitHostPort(ctx, proto, address)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -219,6 +221,50 @@ func TestReusePortSharedPacket(t *testing.T) {
 				}
 				if got[0] == 0 || got[1] == 0 {
 					t.Errorf("%s: received by conn 1: %d, conn 2: %d; want both", host, got[0], got[1])
+				}
+			}
+		})
+	}
+}
+
+// TestListenConfigTemplate checks that the net.ListenConfig template
+// reaches every socket: its multipath TCP choice (read back as
+// SO_PROTOCOL, socket(7)) and its KeepAliveConfig, which net applies to
+// each accepted connection.
+func TestListenConfigTemplate(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	ka := net.KeepAliveConfig{Enable: true, Idle: 33 * time.Second, Interval: 7 * time.Second, Count: 4}
+	for _, m := range listenModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			lc := &dualstack.ListenConfig{Modes: m.modes}
+			lc.ListenConfig.SetMultipathTCP(false)
+			lc.ListenConfig.KeepAliveConfig = ka
+			l, err := lc.Listen(context.Background(), "tcp", ":0")
+			if err != nil {
+				t.Fatalf("Listen: %v", err)
+			}
+			defer l.Close()
+			for _, sc := range l.SyscallConns() {
+				rc, err := sc.SyscallConn()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var proto int
+				var perr error
+				rc.Control(func(fd uintptr) {
+					proto, perr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL)
+				})
+				if perr != nil || proto != unix.IPPROTO_TCP {
+					t.Errorf("SO_PROTOCOL = %d, %v; want IPPROTO_TCP with multipath TCP off", proto, perr)
+				}
+			}
+			p := portOf(t, l.Addr())
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				srv := roundTrip(t, l, loopback(host, p))
+				if got := settings(t, srv.(syscall.Conn)).KeepAlive; got != ka {
+					t.Errorf("connection from %s: KeepAlive %+v, want %+v", host, got, ka)
 				}
 			}
 		})
