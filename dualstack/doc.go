@@ -93,6 +93,9 @@
 // [sockopt.NewListener] does. IPV6_V6ONLY is this package's to set: a
 // [sockopt.V6Only] option is an error matching [ErrV6Only].
 // [Listener.SyscallConns] returns the sockets for [sockopt.Get].
+// Everything else net offers per listener (a Control function of your
+// own, KeepAlive, KeepAliveConfig, multipath TCP) goes in
+// [ListenConfig.ListenConfig], the template for every socket.
 //
 // # IPv4-mapped addresses
 //
