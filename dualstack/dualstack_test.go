@@ -812,11 +812,10 @@ func TestListenerClose(t *testing.T) {
 			// Take the queued connection, then block in Accept.
 			srv := accept(t, l)
 			srv.Close()
-			errc := make(chan error, 1)
-			go func() {
+			errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
 				_, err := l.Accept()
-				errc <- err
-			}()
+				return err
+			})
 			if err := l.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}
@@ -868,11 +867,10 @@ func TestListenerDeadline(t *testing.T) {
 			}
 
 			l.SetDeadline(time.Now().Add(time.Hour))
-			errc := make(chan error, 1)
-			go func() {
+			errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
 				_, err := l.Accept()
-				errc <- err
-			}()
+				return err
+			})
 			l.SetDeadline(time.Now())
 			select {
 			case err := <-errc:
@@ -993,14 +991,10 @@ func TestPacketConnDeadlinesAndClose(t *testing.T) {
 
 			// Moving the deadline into the past wakes a pending ReadFrom.
 			pc.SetReadDeadline(time.Now().Add(time.Hour))
-			errc := make(chan error, 1)
-			started := make(chan struct{})
-			go func() {
-				close(started)
+			errc := goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
 				_, _, err := pc.ReadFrom(buf)
-				errc <- err
-			}()
-			<-started
+				return err
+			})
 			pc.SetReadDeadline(time.Now())
 			select {
 			case err := <-errc:
@@ -1017,10 +1011,10 @@ func TestPacketConnDeadlinesAndClose(t *testing.T) {
 			packetRoundTrip(t, pc, loopback("127.0.0.1", p))
 
 			// Close unblocks a pending ReadFrom.
-			go func() {
+			errc = goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
 				_, _, err := pc.ReadFrom(buf)
-				errc <- err
-			}()
+				return err
+			})
 			if err := pc.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}

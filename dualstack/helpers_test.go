@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -228,3 +230,44 @@ func canBind(t *testing.T, network, address string) error {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// goid returns the calling goroutine's id, as runtime.Stack prints it.
+func goid() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// goBlocked runs call in a new goroutine and waits until that goroutine is
+// parked inside fn (such as "dualstack.(*Listener).Accept"), so the test
+// knows the call is pending before it acts on it. It reads the goroutine's
+// state from runtime.Stack and yields between reads; ioTimeout bounds it.
+// The call's error arrives on the returned channel.
+func goBlocked(t *testing.T, fn string, call func() error) <-chan error {
+	t.Helper()
+	idc, errc := make(chan string, 1), make(chan error, 1)
+	go func() {
+		idc <- goid()
+		errc <- call()
+	}()
+	prefix := "goroutine " + <-idc + " ["
+	deadline := time.Now().Add(ioTimeout)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if !strings.HasPrefix(g, prefix) {
+				continue
+			}
+			header, _, _ := strings.Cut(g, "\n")
+			parked := strings.Contains(header, "[IO wait") || strings.Contains(header, "[select") || strings.Contains(header, "[chan receive")
+			if parked && strings.Contains(g, fn+"(") {
+				return errc
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("the call did not block in %s within %v", fn, ioTimeout)
+	return nil
+}
