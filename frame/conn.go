@@ -231,7 +231,9 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return c.nc.SetWriteDeadline(t)
 }
 
-// Buffered returns the number of received bytes not yet returned by Recv.
+// Buffered returns the number of received bytes not yet returned by Recv,
+// as [Reader.Buffered]. It waits for a Recv in progress, so call it from
+// the goroutine that receives.
 func (c *Conn) Buffered() int {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()

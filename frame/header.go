@@ -35,9 +35,6 @@ const (
 	numHeaders // sentinel for validation; not a format
 )
 
-// maxHeaderLen is the longest header of any format (a 10-byte uvarint).
-const maxHeaderLen = binary.MaxVarintLen64
-
 // String returns the name of the constant, such as "Uint32BE".
 func (h Header) String() string {
 	switch h {

@@ -57,9 +57,9 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 }
 
 // ReadMessage reads the next frame and returns its payload. The slice
-// points into the Reader's memory and stays valid only until the next call
-// to a method of the Reader; copy it (or use [Reader.AppendMessage]) to
-// keep it. A zero-length payload is an empty, non-nil slice.
+// points into the Reader's memory and stays valid only until the next
+// read, Release, Handoff or Reset; copy it (or use [Reader.AppendMessage])
+// to keep it. A zero-length payload is an empty, non-nil slice.
 //
 // ReadMessage returns [io.EOF] only when the stream ends between frames,
 // and an error wrapping [io.ErrUnexpectedEOF] when it ends inside a header
@@ -72,7 +72,7 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 func (r *Reader) ReadMessage() ([]byte, error) {
 	if r.lastp != nil {
 		// A stream of large messages reuses one buffer; the first
-		// small message gives it back (dropSpare).
+		// small message gives it back (see take).
 		putBuf(r.spare)
 		r.spare, r.lastp = r.lastp, nil
 	}

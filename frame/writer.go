@@ -153,6 +153,11 @@ func (w *Writer) WriteMessages(msgs ...[]byte) error {
 		seg = append(seg, w.buf[start:])
 	}
 	w.store = seg
+	if len(seg) == 1 {
+		// Nothing large after all: a plain write of the buffer.
+		clear(seg)
+		return w.flush(nil)
+	}
 	return w.writeVec(seg)
 }
 
