@@ -3,8 +3,8 @@
 // length-prefixed message, plus one large message that the kernel is sure to
 // split, and prints every reply. Against the framed-server example:
 //
-//	go run ./examples/framed-server &
-//	go run ./examples/framed-client -addr localhost:9000 hello ''
+//	go run ./examples/framed-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/framed-client -addr localhost:9000 hello ''   # in another
 //	"HELLO" (5 bytes)
 //	"" (0 bytes)
 //	"XXXXXXXXXXXXXXXXXXXXXXXX..." (1048576 bytes)

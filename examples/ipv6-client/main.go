@@ -3,8 +3,8 @@
 // tcp-server or dualstack-server example (both accept IPv6 on their default
 // address):
 //
-//	go run ./examples/dualstack-server &
-//	go run ./examples/ipv6-client -addr '[::1]:9000'
+//	go run ./examples/dualstack-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/ipv6-client -addr '[::1]:9000'   # in another
 //	connected from [::1]:41234 to [::1]:9000
 //	HELLO, IPV6!
 //

@@ -3,8 +3,8 @@
 // in flight at once, handled in whatever order they become ready, with one
 // overall time limit. Against the tcp-server example:
 //
-//	go run ./examples/tcp-server &
-//	go run ./examples/nonblocking-client -addr localhost:9000 -conns 3
+//	go run ./examples/tcp-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/nonblocking-client -addr localhost:9000 -conns 3   # in another
 //	conn 2: connected 127.0.0.1:52814 -> 127.0.0.1:9000
 //	conn 0: connected 127.0.0.1:52800 -> 127.0.0.1:9000
 //	conn 2: HELLO FROM CONN 2

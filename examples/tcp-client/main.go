@@ -3,8 +3,8 @@
 // prints it. The chapter's example.com:80 becomes the tcp-server example on
 // loopback, which replies upper-cased:
 //
-//	go run ./examples/tcp-server &
-//	go run ./examples/tcp-client -addr localhost:9000 -msg 'Hello, TCP!'
+//	go run ./examples/tcp-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/tcp-client -addr localhost:9000 -msg 'Hello, TCP!'   # in another
 //	HELLO, TCP!
 //
 // Where the chapter reads once with s.recv(4096) and may get only part of

@@ -10,8 +10,8 @@
 //
 // and against the tcp-server example the reply comes in time:
 //
-//	go run ./examples/tcp-server &
-//	go run ./examples/timeout-client -addr localhost:9000
+//	go run ./examples/tcp-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/timeout-client -addr localhost:9000   # in another
 //	HELLO, TIMEOUTS!
 //
 // # From settimeout to deadlines and contexts

@@ -2,8 +2,8 @@
 // Connectionless"): it sends one datagram and prints the reply and who sent
 // it. Against the udp-server example, which replies upper-cased:
 //
-//	go run ./examples/udp-server &
-//	go run ./examples/udp-client -addr localhost:9000
+//	go run ./examples/udp-server            # in one terminal; Ctrl-C stops it
+//	go run ./examples/udp-client -addr localhost:9000   # in another
 //	received from 127.0.0.1:9000: HELLO, UDP!
 //
 // The chapter's UDP examples use port 9001; this one defaults to 9000 like
