@@ -1,3 +1,78 @@
 // Package echo implements TCP, framed-TCP and UDP echo servers with the
-// lifecycle of [net/http.Server].
+// lifecycle of [net/http.Server]: the servers of the socket-programming
+// chapter, made safe to expose and cheap to start from a unit test.
+//
+// A [Server] echoes a raw TCP byte stream, or, with Framed set,
+// length-prefixed messages read and written through [frame.Reader] and
+// [frame.Writer] (the chapter's 4-byte big-endian header by default). A
+// [PacketServer] echoes UDP datagrams. Each reply goes through a
+// [Transform]: nil echoes unchanged, [Upper] upper-cases ASCII letters as
+// Python's bytes.upper() does, and any other function may be supplied.
+//
+// # Lifecycle
+//
+// The methods are those of net/http.Server. [Server.Listen] binds (with
+// socket options from package sockopt and, on request, one dual-stack
+// listener from package dualstack) so a caller can read [Server.Addr]
+// before [Server.Serve] runs; [Server.ListenAndServe] does both. Serve
+// always returns a non-nil error, [ErrServerClosed] after
+// [Server.Shutdown] or [Server.Close]. Shutdown closes the listeners at
+// once, lets each connection echo everything it has read, half-closes it
+// so the client reads EOF after the last reply, and returns nil when all
+// are closed, or closes them and returns ctx.Err() when ctx ends first.
+// Accept errors such as EMFILE are logged and retried after a pause that
+// starts at 5 ms and doubles to 1 s. [Start] and [StartPacket] serve on an
+// ephemeral loopback port for the length of a test.
+//
+// # Hostile and slow clients
+//
+// Each connection has one goroutine, and every limit is per connection,
+// so one client cannot stall another:
+//   - A reply is written in full before the next read, so a client that
+//     sends without reading stops the server reading from it (TCP flow
+//     control) instead of growing a queue; [Server.WriteTimeout] then cuts
+//     it. A connection blocked this way holds one buffer (64 KiB raw; the
+//     frame.Writer's when framed).
+//   - [Server.IdleTimeout] bounds the wait for the next input: any byte of
+//     a raw stream, a whole message when framed, so a client that trickles
+//     a frame byte by byte is cut too.
+//   - A framed header that claims more than [Server.MaxMessageSize] (16
+//     MiB by default) closes the connection with a logged warning before
+//     anything is allocated for it.
+//   - Past [Server.MaxConns], new connections are accepted and closed at
+//     once, counted, and logged at most once a second.
+//   - A panic in the Transform closes that connection (drops that
+//     datagram) and is logged with its stack; the server keeps serving.
+//
+// # Memory
+//
+// A connection waiting for input holds no buffer. On Unix the raw server
+// reads through [syscall.RawConn]: the read callback takes a pooled buffer
+// only for the read(2) itself and returns it when the read would block,
+// which costs no system call over net.Conn.Read. The framed server
+// releases its frame.Reader and frame.Writer buffers and waits for
+// readability with a MSG_PEEK recv(2), which leaves the bytes queued. An
+// idle connection then costs its goroutine's stack and the socket's
+// structures: about 3.3 KiB (raw) and 4.6 KiB (framed) of heap and stack
+// on linux/amd64, measured over 2,000 connections by TestIdleConnMemory.
+// On Windows and js, a connection blocked on input holds its buffer.
+//
+// # UDP
+//
+// On Linux a PacketServer reads and writes up to 32 datagrams per system
+// call (recvmmsg(2), sendmmsg(2)) through the ReadBatch and WriteBatch of
+// [golang.org/x/net/ipv4] and [golang.org/x/net/ipv6]; elsewhere it uses a
+// ReadFromUDPAddrPort/WriteToUDPAddrPort loop that allocates nothing per
+// datagram. Buffers are one byte longer than [PacketServer.MaxDatagramSize]
+// (65,535 by default, more than any UDP payload), so a datagram is never
+// echoed truncated: a longer one is dropped, counted in Stats.Dropped and
+// logged.
+//
+// # Logging and counters
+//
+// Servers log through a [log/slog.Logger] (the default logger if
+// none is set): accept retries and transform panics at Error, protocol
+// errors, write timeouts and rejections at Warn, idle timeouts at Info,
+// resets at Debug. [Server.Stats] and [PacketServer.Stats] return
+// connection, byte, message, drop, timeout and panic counts.
 package echo

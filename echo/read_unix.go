@@ -22,10 +22,11 @@ import (
 type sysConn struct {
 	nc   net.Conn
 	rc   syscall.RawConn // nil: not a socket we may read directly
-	buf  *[]byte
-	n    int
-	err  error
-	peek [1]byte
+	buf   *[]byte
+	n     int
+	err   error
+	peek  [1]byte
+	woken bool // peekSys has run once in this waitReadable
 
 	// Bound once per connection: a method value passed to RawConn.Read
 	// would otherwise be allocated on every call.
@@ -96,18 +97,28 @@ func (s *sysConn) readSys(fd uintptr) bool {
 
 // waitReadable blocks, holding no buffer, until the socket has input, an
 // end of stream or an error pending, or the read deadline passes. It peeks
-// (recv(2) MSG_PEEK) so the bytes stay queued for the frame.Reader; the
-// socket is non-blocking, so the peek returns EAGAIN rather than block.
+// (recv(2) with MSG_PEEK) so the bytes stay queued for the frame.Reader;
+// the socket is non-blocking, so the peek returns EAGAIN rather than block.
 func (s *sysConn) waitReadable() error {
 	if s.rc == nil {
 		return nil // the frame.Reader's read will block, holding its buffer
 	}
+	s.woken = false
 	return s.rc.Read(s.peekFn)
 }
 
+// peekSys peeks once. When RawConn.Read calls it again, the poller has
+// reported the socket readable, and a second peek would only confirm it:
+// skipping it keeps a framed round trip at the system calls of a plain
+// net.Conn read (one try that meets EAGAIN, one read). A rare spurious
+// wake-up costs only a read that blocks holding its buffer.
 func (s *sysConn) peekSys(fd uintptr) bool {
+	if s.woken {
+		return true
+	}
+	s.woken = true
 	for {
-		_, _, err := unix.Recvfrom(int(fd), s.peek[:], unix.MSG_PEEK)
+		err := peek(int(fd), s.peek[:])
 		if err == unix.EINTR {
 			continue
 		}

@@ -1,0 +1,370 @@
+package echo_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/framesock/framesock/echo"
+	"golang.org/x/net/ipv4"
+)
+
+// Each benchmark runs the echo server and, beside it in the same
+// benchmark, a baseline: the plain goroutine-per-connection echo loop a Go
+// programmer would write by hand. Compare them with benchstat; see
+// BENCHMARKS.md for the commands and figures.
+
+// server is what a benchmark runs against: an address and a stop func.
+type benchServer struct {
+	addr net.Addr
+	stop func()
+}
+
+func startEcho(b *testing.B, s *echo.Server) benchServer {
+	l, err := s.Listen(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); s.Serve(l) }()
+	return benchServer{addr: l.Addr(), stop: func() { s.Close(); <-done }}
+}
+
+// startBaseline serves l with handle, one goroutine per connection, and
+// stops by closing the listener and every connection.
+func startBaseline(b *testing.B, handle func(net.Conn)) benchServer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); handle(c) }()
+		}
+	}()
+	return benchServer{addr: l.Addr(), stop: func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}}
+}
+
+// baselineRaw is the hand-written raw echo: read into a buffer, write it.
+func baselineRaw(c net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// baselineFramed is the hand-written framed echo: a bufio.Reader so small
+// messages cost one read, io.ReadFull for header and payload, and one
+// write per reply.
+func baselineFramed(c net.Conn) {
+	r := bufio.NewReaderSize(c, 64<<10)
+	buf := make([]byte, 4+64<<10)
+	for {
+		if _, err := io.ReadFull(r, buf[:4]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint32(buf[:4]))
+		if n > len(buf)-4 {
+			return
+		}
+		if _, err := io.ReadFull(r, buf[4:4+n]); err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:4+n]); err != nil {
+			return
+		}
+	}
+}
+
+var pingPongCases = []struct {
+	name  string
+	conns int
+}{
+	{"conns=1", 1},
+	{"conns=32", 32},
+}
+
+// BenchmarkTCPPingPong: 64-byte requests, each waiting for its reply, on
+// 1 and 32 connections. One op is one round trip; req/s is reported.
+func BenchmarkTCPPingPong(b *testing.B) {
+	for _, cc := range pingPongCases {
+		b.Run("server=echo/"+cc.name, func(b *testing.B) {
+			benchPingPong(b, startEcho(b, &echo.Server{}), cc.conns, false)
+		})
+		b.Run("server=baseline/"+cc.name, func(b *testing.B) {
+			benchPingPong(b, startBaseline(b, baselineRaw), cc.conns, false)
+		})
+	}
+}
+
+// BenchmarkFramedPingPong is BenchmarkTCPPingPong with 64-byte framed
+// messages.
+func BenchmarkFramedPingPong(b *testing.B) {
+	for _, cc := range pingPongCases {
+		b.Run("server=echo/"+cc.name, func(b *testing.B) {
+			benchPingPong(b, startEcho(b, &echo.Server{Framed: true}), cc.conns, true)
+		})
+		b.Run("server=baseline/"+cc.name, func(b *testing.B) {
+			benchPingPong(b, startBaseline(b, baselineFramed), cc.conns, true)
+		})
+	}
+}
+
+func benchPingPong(b *testing.B, srv benchServer, nconns int, framed bool) {
+	defer srv.stop()
+	req := make([]byte, 64)
+	if framed {
+		req = binary.BigEndian.AppendUint32(nil, 64)
+		req = append(req, pattern[:64]...)
+	} else {
+		copy(req, pattern)
+	}
+	conns := make(chan net.Conn, nconns)
+	for range nconns {
+		c, err := net.Dial("tcp", srv.addr.String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		conns <- c
+	}
+	b.SetBytes(int64(len(req)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	errc := make(chan error, nconns)
+	per := b.N / nconns
+	for i := range nconns {
+		n := per
+		if i == 0 {
+			n += b.N % nconns
+		}
+		c := <-conns
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reply := make([]byte, len(req))
+			for range n {
+				if _, err := c.Write(req); err != nil {
+					errc <- err
+					return
+				}
+				if _, err := io.ReadFull(c, reply); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	close(errc)
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkTCPStream streams 64 KiB writes through one connection while
+// another goroutine reads the echo: throughput, in MB/s.
+func BenchmarkTCPStream(b *testing.B) {
+	b.Run("server=echo", func(b *testing.B) { benchStream(b, startEcho(b, &echo.Server{})) })
+	b.Run("server=baseline", func(b *testing.B) { benchStream(b, startBaseline(b, baselineRaw)) })
+}
+
+func benchStream(b *testing.B, srv benchServer) {
+	defer srv.stop()
+	c, err := net.Dial("tcp", srv.addr.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	chunk := pattern[:64<<10]
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	errc := make(chan error, 1)
+	go func() {
+		for range b.N {
+			if _, err := c.Write(chunk); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	buf := make([]byte, 64<<10)
+	for left := int64(b.N) * int64(len(chunk)); left > 0; {
+		n, err := c.Read(buf[:min(int64(len(buf)), left)])
+		left -= int64(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkUDP: four clients keep 16 datagrams of 64 bytes each in flight
+// against the server; one op is one datagram echoed, and dgrams/s is
+// reported. The baseline is the plain ReadFrom/WriteTo loop.
+func BenchmarkUDP(b *testing.B) {
+	b.Run("server=echo", func(b *testing.B) {
+		s := &echo.PacketServer{}
+		pc, err := s.Listen(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); s.Serve(pc) }()
+		benchUDP(b, pc.LocalAddr())
+		s.Close()
+		<-done
+	})
+	b.Run("server=baseline", func(b *testing.B) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 65536)
+			for {
+				n, addr, err := pc.ReadFrom(buf)
+				if err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					continue
+				}
+				pc.WriteTo(buf[:n], addr)
+			}
+		}()
+		benchUDP(b, pc.LocalAddr())
+		pc.Close()
+		<-done
+	})
+}
+
+func benchUDP(b *testing.B, addr net.Addr) {
+	const (
+		clients = 4
+		window  = 16
+	)
+	b.SetBytes(64)
+	b.ReportAllocs()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	lost := 0
+	b.ResetTimer()
+	for i := range clients {
+		n := b.N / clients
+		if i == 0 {
+			n += b.N % clients
+		}
+		c, err := net.DialUDP("udp", nil, addr.(*net.UDPAddr))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := udpClient(c, n, window)
+			mu.Lock()
+			lost += l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "dgrams/s")
+	b.ReportMetric(float64(lost)/float64(b.N), "lost/op")
+}
+
+// udpClient gets n replies with window datagrams in flight, batching its
+// own sends and reads (ipv4 ReadBatch/WriteBatch) so that the client is
+// not what limits the rate. It returns how many datagrams it sent again
+// after a loss.
+func udpClient(c *net.UDPConn, n, window int) (lost int) {
+	pc := ipv4.NewPacketConn(c)
+	msgs := make([]ipv4.Message, window)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+	}
+	out := make([]ipv4.Message, window)
+	for i := range out {
+		out[i].Buffers = [][]byte{pattern[:64]}
+	}
+	send := func(k int) {
+		for sent := 0; sent < k; {
+			m, err := pc.WriteBatch(out[:k-sent], 0)
+			if err != nil {
+				return
+			}
+			sent += m
+		}
+	}
+	inFlight := min(window, n)
+	send(inFlight)
+	for got := 0; got < n; {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		k, err := pc.ReadBatch(msgs[:inFlight], 0)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			lost += inFlight
+			send(inFlight)
+			continue
+		}
+		if err != nil {
+			return lost
+		}
+		got += k
+		more := min(k, n-got-(inFlight-k))
+		inFlight -= k
+		if more > 0 {
+			send(more)
+			inFlight += more
+		}
+	}
+	return lost
+}
