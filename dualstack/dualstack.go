@@ -571,6 +571,29 @@ func (c *PacketConn) SetWriteDeadline(t time.Time) error {
 	return errors.Join(errs...)
 }
 
+// SetReadBuffer sets SO_RCVBUF on every socket, as
+// [net.UDPConn.SetReadBuffer] does on one; code that tunes a
+// [net.PacketConn] by asserting this method (QUIC stacks do) reaches all
+// of them. Use [sockopt.ReadBuffer] to learn about a clamp, and
+// [sockopt.Get] on [PacketConn.SyscallConns] to read the result back.
+func (c *PacketConn) SetReadBuffer(bytes int) error {
+	var errs []error
+	for _, uc := range c.conns {
+		errs = append(errs, uc.SetReadBuffer(bytes))
+	}
+	return errors.Join(errs...)
+}
+
+// SetWriteBuffer sets SO_SNDBUF on every socket, as SetReadBuffer does
+// SO_RCVBUF.
+func (c *PacketConn) SetWriteBuffer(bytes int) error {
+	var errs []error
+	for _, uc := range c.conns {
+		errs = append(errs, uc.SetWriteBuffer(bytes))
+	}
+	return errors.Join(errs...)
+}
+
 // Close closes every socket and unblocks pending ReadFrom and WriteTo
 // calls, which return errors matching [net.ErrClosed]. Only the first
 // call closes; later calls return an error matching net.ErrClosed.

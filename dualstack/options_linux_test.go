@@ -270,3 +270,32 @@ func TestListenConfigTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestPacketConnSetBuffers checks that SetReadBuffer and SetWriteBuffer
+// reach every socket. Linux doubles the size it stores (socket(7)).
+func TestPacketConnSetBuffers(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, m := range listenModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			pc, err := (&dualstack.ListenConfig{Modes: m.modes}).ListenPacket(context.Background(), "udp", ":0")
+			if err != nil {
+				t.Fatalf("ListenPacket: %v", err)
+			}
+			defer pc.Close()
+			const rb, wb = 48 << 10, 40 << 10
+			if err := pc.SetReadBuffer(rb); err != nil {
+				t.Fatalf("SetReadBuffer: %v", err)
+			}
+			if err := pc.SetWriteBuffer(wb); err != nil {
+				t.Fatalf("SetWriteBuffer: %v", err)
+			}
+			for _, sc := range pc.SyscallConns() {
+				if s := settings(t, sc); s.ReadBuffer != 2*rb || s.WriteBuffer != 2*wb {
+					t.Errorf("%s socket: SO_RCVBUF %d, SO_SNDBUF %d; want %d, %d", s.Network, s.ReadBuffer, s.WriteBuffer, 2*rb, 2*wb)
+				}
+			}
+		})
+	}
+}
