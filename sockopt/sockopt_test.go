@@ -1,6 +1,7 @@
 package sockopt_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -133,7 +134,7 @@ func TestSupported(t *testing.T) {
 // bad value with ErrRange on every platform, before platform support.
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	const maxSecs = 32767 * time.Second
+	const maxKeep = 32767 * time.Second
 	tests := []struct {
 		name string
 		opt  sockopt.Option
@@ -146,10 +147,10 @@ func TestValidate(t *testing.T) {
 		{"write buffer negative", sockopt.WriteBuffer(-4096), false},
 		{"linger off", sockopt.Linger(-1), true},
 		{"linger reset", sockopt.Linger(0), true},
-		{"linger max", sockopt.Linger(maxSecs), true},
-		{"linger above max", sockopt.Linger(maxSecs + time.Nanosecond), false},
-		{"keepalive idle max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: maxSecs}), true},
-		{"keepalive idle above max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: maxSecs + time.Second}), false},
+		{"linger max", sockopt.Linger(maxKeep), true},
+		{"linger above max", sockopt.Linger(maxKeep + time.Nanosecond), false},
+		{"keepalive idle max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: maxKeep}), true},
+		{"keepalive idle above max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: maxKeep + time.Second}), false},
 		{"keepalive interval above max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Interval: 24 * time.Hour}), false},
 		{"keepalive count max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Count: 127}), true},
 		{"keepalive count above max", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Count: 128}), false},
@@ -182,20 +183,21 @@ func TestValidate(t *testing.T) {
 func TestHelpersValidateFirst(t *testing.T) {
 	t.Parallel()
 	bad := sockopt.ReadBuffer(-1)
-	if l, err := sockopt.Listen(testContext(t), "tcp", "127.0.0.1:0", bad); !errors.Is(err, sockopt.ErrRange) {
+	ctx := context.Background()
+	if l, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", bad); !errors.Is(err, sockopt.ErrRange) {
 		if l != nil {
 			l.Close()
 		}
 		t.Errorf("Listen(%v) = %v, want ErrRange", bad, err)
 	}
-	if c, err := sockopt.Dial(testContext(t), "tcp", "127.0.0.1:1", bad); !errors.Is(err, sockopt.ErrRange) {
+	if c, err := sockopt.Dial(ctx, "tcp", "127.0.0.1:1", bad); !errors.Is(err, sockopt.ErrRange) {
 		if c != nil {
 			c.Close()
 		}
 		t.Errorf("Dial(%v) = %v, want ErrRange", bad, err)
 	}
 	var oe *net.OpError
-	_, err := sockopt.Listen(testContext(t), "tcp", "127.0.0.1:0", bad)
+	_, err := sockopt.Listen(ctx, "tcp", "127.0.0.1:0", bad)
 	if !errors.As(err, &oe) || oe.Op != "listen" {
 		t.Errorf("Listen error %v is not a *net.OpError for listen", err)
 	}

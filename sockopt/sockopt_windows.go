@@ -1,6 +1,7 @@
 package sockopt
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -178,14 +179,19 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	if si.stream {
 		getBool(&s.NoDelay, windows.IPPROTO_TCP, windows.TCP_NODELAY)
 		getBool(&s.KeepAlive.Enable, windows.SOL_SOCKET, windows.SO_KEEPALIVE)
-		idle, err := getInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPIDLE)
-		errs.add(err)
-		intvl, err := getInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPINTVL)
-		errs.add(err)
-		s.KeepAlive.Idle = time.Duration(idle) * time.Second
-		s.KeepAlive.Interval = time.Duration(intvl) * time.Second
-		s.KeepAlive.Count, err = getInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPCNT)
-		errs.add(err)
+		// Before Windows 10 1709 the keepalive timers cannot be read;
+		// leave them zero there rather than failing the whole read.
+		getTimer := func(name int) int {
+			v, err := getInt(fd, windows.IPPROTO_TCP, name)
+			if errors.Is(err, windows.WSAENOPROTOOPT) || errors.Is(err, windows.WSAEINVAL) {
+				return 0
+			}
+			errs.add(err)
+			return v
+		}
+		s.KeepAlive.Idle = time.Duration(getTimer(windows.TCP_KEEPIDLE)) * time.Second
+		s.KeepAlive.Interval = time.Duration(getTimer(windows.TCP_KEEPINTVL)) * time.Second
+		s.KeepAlive.Count = getTimer(windows.TCP_KEEPCNT)
 	}
 	return s, errs.join()
 }
