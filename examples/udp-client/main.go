@@ -6,6 +6,10 @@
 //	go run ./examples/udp-client -addr localhost:9000   # in another
 //	received from 127.0.0.1:9000: HELLO, UDP!
 //
+// UDP may lose the request or the reply, so the client sends again after a
+// quiet -wait, up to -tries datagrams; a late reply to an earlier try is as
+// good as any, since every try carries the same message.
+//
 // The chapter's UDP examples use port 9001; this one defaults to 9000 like
 // every example here (TCP and UDP ports are separate, so tcp-server and
 // udp-server can both hold 9000). Use -addr localhost:9001 for the chapter's.
@@ -47,13 +51,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("udp-client", flag.ContinueOnError)
 	addr := fs.String("addr", "localhost:9000", "server `host:port`")
 	msg := fs.String("msg", "Hello, UDP!", "datagram to send")
-	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the reply")
+	tries := fs.Int("tries", 3, "datagrams to send before giving up: UDP may lose any of them")
+	wait := fs.Duration("wait", time.Second, "how long to wait for a reply to each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
+	if *tries < 1 || *tries > 100 {
+		return fmt.Errorf("-tries %d: want 1 to 100", *tries)
+	}
 
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", *addr)
@@ -61,29 +66,38 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("cannot reach %s: %w", *addr, err)
 	}
 	defer conn.Close()
-	// When ctx ends (timeout or Ctrl-C), a deadline in the past unblocks
-	// the pending call; see examples/tcp-client.
+	// Ctrl-C cancels ctx; a deadline in the past then unblocks the pending
+	// call (see examples/tcp-client).
 	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
 
-	// sendto(): one Write is one datagram, delivered whole or not at all.
-	if _, err := conn.Write([]byte(*msg)); err != nil {
-		return fmt.Errorf("send to %s: %w", *addr, err)
-	}
-	// recvfrom(): one Read returns one datagram. The buffer holds the
-	// largest UDP payload (65507 bytes over IPv4), so no reply is cut short;
-	// the chapter's 1024 would silently truncate a longer one.
-	//
-	// UDP may lose the request or the reply. Loopback does not, but a client
-	// on a real network would resend after a timeout; see the timeout and
-	// nonblocking examples for the deadline and select patterns it needs.
+	// The buffer holds the largest UDP payload (65507 bytes over IPv4), so
+	// no reply is cut short; the chapter's recvfrom(1024) would silently
+	// truncate a longer one.
 	buf := make([]byte, 64<<10)
-	n, err := conn.Read(buf)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("no reply from %s: %w (%w)", *addr, context.Cause(ctx), err)
+	for try := 1; ; try++ {
+		// sendto(): one Write is one datagram, delivered whole or not at
+		// all, and maybe not at all: UDP has no retransmission, so the
+		// client resends after a quiet -wait, as DNS resolvers do.
+		if _, err := conn.Write([]byte(*msg)); err != nil {
+			return fmt.Errorf("send to %s: %w", *addr, err)
 		}
-		return fmt.Errorf("no reply from %s: %w", *addr, err)
+		// recvfrom(): one Read returns one datagram.
+		_ = conn.SetReadDeadline(time.Now().Add(*wait))
+		n, err := conn.Read(buf)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "received from %s: %s\n", conn.RemoteAddr(), buf[:n])
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("no reply from %s: %w (%w)", *addr, context.Cause(ctx), err)
+		case errors.Is(err, os.ErrDeadlineExceeded) && try < *tries:
+			fmt.Fprintf(stdout, "no reply within %v, sending again (try %d of %d)\n", *wait, try+1, *tries)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("no reply from %s after %d tries %v apart: %w", *addr, *tries, *wait, err)
+		default:
+			// Such as ECONNREFUSED: nothing listens there, and resending
+			// will not change that.
+			return fmt.Errorf("no reply from %s: %w", *addr, err)
+		}
 	}
-	fmt.Fprintf(stdout, "received from %s: %s\n", conn.RemoteAddr(), buf[:n])
-	return nil
 }

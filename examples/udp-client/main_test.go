@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -60,7 +62,7 @@ func TestClientNoServer(t *testing.T) {
 	if err := pc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out, err := progtest.RunClient(t, run, "-addr", addr, "-timeout", "5s")
+	out, err := progtest.RunClient(t, run, "-addr", addr, "-tries", "5")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("run = %v, want an error matching ECONNREFUSED", err)
 	}
@@ -69,17 +71,88 @@ func TestClientNoServer(t *testing.T) {
 	}
 }
 
-// TestClientTimeout: a socket that is bound but never answers leaves the
-// client to its deadline.
-func TestClientTimeout(t *testing.T) {
+// TestClientResends: a server that loses the first datagrams (as a real
+// network may) still gets an answer out of the client, which resends.
+func TestClientResends(t *testing.T) {
 	t.Parallel()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	_, err = progtest.RunClient(t, run, "-addr", pc.LocalAddr().String(), "-timeout", "100ms")
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("run = %v, want context.DeadlineExceeded wrapping os.ErrDeadlineExceeded", err)
+	served := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64)
+		for i := 0; ; i++ {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				served <- err
+				return
+			}
+			if i < 2 {
+				continue // lost
+			}
+			_, err = pc.WriteTo(bytes.ToUpper(buf[:n]), from)
+			served <- err
+			return
+		}
+	}()
+	addr := pc.LocalAddr().String()
+	got, err := progtest.RunClient(t, run, "-addr", addr, "-wait", "50ms", "-tries", "3")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := "no reply within 50ms, sending again (try 2 of 3)\n" +
+		"no reply within 50ms, sending again (try 3 of 3)\n" +
+		"received from " + addr + ": HELLO, UDP!\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClientGivesUp: a socket that is bound but never answers leaves the
+// client to give up after its last try.
+func TestClientGivesUp(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	out, err := progtest.RunClient(t, run, "-addr", pc.LocalAddr().String(), "-wait", "20ms", "-tries", "2")
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "after 2 tries 20ms apart") {
+		t.Fatalf("run = %v, want os.ErrDeadlineExceeded after 2 tries", err)
+	}
+	if diff := cmp.Diff("no reply within 20ms, sending again (try 2 of 2)\n", out); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientCancel: Ctrl-C (cancelling ctx) unblocks the wait at once.
+func TestClientCancel(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Cancel once the request has arrived, so the client is waiting.
+		if _, _, err := pc.ReadFrom(make([]byte, 64)); err == nil {
+			cancel()
+		}
+	}()
+	err = run(ctx, []string{"-addr", pc.LocalAddr().String(), "-wait", "1h"}, io.Discard)
+	cancel()
+	_ = pc.Close() // ends the reader even if run failed before sending
+	<-done
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run = %v, want context.Canceled", err)
 	}
 }
