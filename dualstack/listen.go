@@ -122,6 +122,9 @@ func (lc *ListenConfig) open(ctx context.Context, proto, network, address string
 	var before []sockopt.Option
 	var errs []error
 	for _, o := range opts {
+		// Options are comparable values, so V6Only is found by equality
+		// rather than by its name. It is refused because the mode this
+		// package reports is a statement about IPV6_V6ONLY.
 		if o == sockopt.V6Only(true) || o == sockopt.V6Only(false) {
 			errs = append(errs, fmt.Errorf("%v: %w", o, ErrV6Only))
 			continue
@@ -152,6 +155,10 @@ func (lc *ListenConfig) open(ctx context.Context, proto, network, address string
 	if err != nil {
 		return nil, 0, opErr(err)
 	}
+	// The cases below are the list in the package overview, in order: an
+	// explicit family wins, then a wildcard means both families, then an
+	// IP literal means its own family. netip, unlike net.ParseIP, keeps a
+	// zone, and a zoned address is never a wildcard.
 	ip, ipErr := netip.ParseAddr(host)
 	switch {
 	case network == proto+"4":
@@ -218,6 +225,11 @@ func (lc *ListenConfig) openBoth(ctx context.Context, op *opener, proto, network
 	}
 
 	if allowed&SingleSocket != 0 {
+		// The IPV6_V6ONLY step is marked so that its failure, and only
+		// its failure, sends Listen on to two sockets: a caller's option
+		// that the kernel rejects in the same Control chain is an error
+		// to report, not a reason to change modes. It runs last, after
+		// the caller's Control, so nothing can set the option back.
 		s, err := op.open(ctx, proto+"6", hostPort("::", port), func(network, address string, c syscall.RawConn) error {
 			if err := op.sys.clearV6Only(network, address, c); err != nil {
 				return &v6OnlyError{err}
@@ -236,6 +248,8 @@ func (lc *ListenConfig) openBoth(ctx context.Context, op *opener, proto, network
 		}
 	}
 
+	// Reached when one socket cannot serve both families here, or when the
+	// caller asked for two sockets.
 	if allowed&TwoSockets != 0 && !noV6 {
 		s6, s4, err := openPair(ctx, op, proto, port)
 		switch {
@@ -255,6 +269,9 @@ func (lc *ListenConfig) openBoth(ctx context.Context, op *opener, proto, network
 		}
 	}
 
+	// The single-family modes: reached with every mode allowed only when
+	// the kernel lacks the other family, since a both-family mode would
+	// otherwise have succeeded or failed for good above.
 	if allowed&IPv4Only != 0 && !noV4 {
 		s, err := op.open(ctx, proto+"4", hostPort("0.0.0.0", port), nil)
 		switch {

@@ -44,6 +44,8 @@ func newListener(socks []socket, mode Mode, unmap bool, opts []sockopt.Option) *
 func (l *Listener) acceptLoop(ln net.Listener) {
 	defer l.wg.Done()
 	for {
+		// ln is the sockopt wrapper, so the after-connect options are
+		// applied here, off the caller's goroutine, before the hand-off.
 		c, err := ln.Accept()
 		if err != nil && errors.Is(err, net.ErrClosed) {
 			// Only Close closes the sockets.
@@ -99,8 +101,13 @@ func newPacketConn(socks []socket, mode Mode, unmap bool) *PacketConn {
 // single socket.
 func (c *PacketConn) readLoop(uc *net.UDPConn) {
 	defer c.wg.Done()
+	// One buffer per socket, reused: ReadFrom copies out of it and then
+	// hands it back, so steady-state reads allocate nothing here.
 	d := &datagram{buf: make([]byte, maxDatagram), release: make(chan struct{})}
 	for {
+		// ReadFromUDPAddrPort rather than ReadFrom: it returns the address
+		// by value, where ReadFrom would allocate a *net.UDPAddr that
+		// ReadFrom's caller may not want.
 		d.n, d.ap, d.err = uc.ReadFromUDPAddrPort(d.buf)
 		if d.err != nil && errors.Is(d.err, net.ErrClosed) {
 			return
