@@ -2,6 +2,7 @@ package sockopt_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -966,5 +967,119 @@ func TestApplyNotApplicable(t *testing.T) {
 		if !errors.Is(err, sockopt.ErrNotApplicable) || !strings.Contains(err.Error(), opt.String()) {
 			t.Errorf("Apply(%v) on udp4 = %v, want ErrNotApplicable naming the option", opt, err)
 		}
+	}
+}
+
+// unboundSocket returns a fresh, unbound socket as an *os.File.
+func unboundSocket(t *testing.T, family, typ int) *os.File {
+	t.Helper()
+	fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("skipping: socket(%d, %d): %v", family, typ, err)
+	}
+	f := os.NewFile(uintptr(fd), "socket")
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// The IPv6 level is chosen from the socket's real family, never from the
+// network and address strings, which net may pass as "tcp6" and
+// "0.0.0.0:0" for one dual-stack socket. And the phase check looks at the
+// socket: before-bind options are fine on an unbound socket.
+func TestRealFamily(t *testing.T) {
+	t.Parallel()
+	t.Run("AF_INET6 called tcp4", func(t *testing.T) {
+		t.Parallel()
+		skipWithoutIPv6(t)
+		f := unboundSocket(t, unix.AF_INET6, unix.SOCK_STREAM)
+		rc, err := f.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ipv6(7): the default comes from net.ipv6.bindv6only, 0 here;
+		// asking for 1 makes the change visible.
+		if err := sockopt.Control(sockopt.V6Only(true))("tcp4", "0.0.0.0:0", rc); err != nil {
+			t.Fatalf("Control(V6Only(true)) on AF_INET6 named tcp4: %v", err)
+		}
+		if !raw(t, f).V6Only {
+			t.Fatal("IPV6_V6ONLY not set: the option was skipped because of the network string")
+		}
+		// Unbound: Apply accepts a before-bind option.
+		if err := sockopt.Apply(f, sockopt.V6Only(false), sockopt.ReusePort(true)); err != nil {
+			t.Fatalf("Apply before-bind options on an unbound socket: %v", err)
+		}
+		got := raw(t, f)
+		if got.V6Only || !got.ReusePort {
+			t.Errorf("after Apply: V6Only=%t ReusePort=%t, want false, true", got.V6Only, got.ReusePort)
+		}
+	})
+	t.Run("AF_INET called tcp6", func(t *testing.T) {
+		t.Parallel()
+		f := unboundSocket(t, unix.AF_INET, unix.SOCK_STREAM)
+		rc, err := f.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// IPPROTO_IPV6 options on an AF_INET socket fail in the kernel;
+		// Control must skip V6Only, not trust the string.
+		if err := sockopt.Control(sockopt.V6Only(true), sockopt.Linger(2*time.Second))("tcp6", "[::]:0", rc); err != nil {
+			t.Fatalf("Control(V6Only(true)) on AF_INET named tcp6: %v", err)
+		}
+		if got := raw(t, f); got.Network != "tcp4" || got.Linger != 2*time.Second {
+			t.Errorf("raw = %+v, want tcp4 with Linger 2s", got)
+		}
+		if err := sockopt.Apply(f, sockopt.V6Only(true)); !errors.Is(err, sockopt.ErrNotApplicable) {
+			t.Errorf("Apply(V6Only(true)) on AF_INET = %v, want ErrNotApplicable", err)
+		}
+	})
+}
+
+// Dialer runs the caller's Control or ControlContext first, then the
+// options.
+func TestDialerComposes(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	// The caller's function sets both buffers; the options then override
+	// SO_RCVBUF only. SO_SNDBUF shows the caller's function ran, SO_RCVBUF
+	// that the options ran after it.
+	mine := func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) {
+			serr = errors.Join(
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 8192),
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096))
+		})
+		return serr
+	}
+	tests := []struct {
+		name string
+		d    net.Dialer
+	}{
+		{"Control", net.Dialer{Control: mine}},
+		{"ControlContext", net.Dialer{ControlContext: func(_ context.Context, network, address string, c syscall.RawConn) error {
+			return mine(network, address, c)
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := sockopt.Dialer{Dialer: tt.d, Options: []sockopt.Option{
+				sockopt.ReadBuffer(65536), sockopt.NoDelay(false),
+			}}
+			c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			got := raw(t, c.(syscall.Conn))
+			if got.ReadBuffer != 2*65536 || got.WriteBuffer != 2*8192 || got.NoDelay {
+				t.Errorf("ReadBuffer=%d WriteBuffer=%d NoDelay=%t, want %d, %d, false",
+					got.ReadBuffer, got.WriteBuffer, got.NoDelay, 2*65536, 2*8192)
+			}
+		})
 	}
 }
