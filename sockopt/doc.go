@@ -17,7 +17,8 @@
 // An option takes effect only if it is set at the right moment, and each
 // option knows its [Phase]:
 //
-//   - Before bind: ReuseAddr, ReusePort, ReusePortLB and V6Only change how
+//   - Before bind: ReuseAddr, ReusePort, ReusePortLB, V6Only and
+//     ExclusiveAddrUse change how
 //     bind(2) treats the address. Set them through Control. After bind, Linux
 //     accepts SO_REUSEPORT and ignores it, and fails IPV6_V6ONLY with EINVAL
 //     (ipv6(7)), so [Apply] on a bound socket refuses them with [ErrTooLate]
@@ -97,13 +98,14 @@
 //	NoDelay      after connect  TCP_NODELAY        same              same               same          same         same         same              same
 //	KeepAlive    after connect  TCP_KEEPIDLE etc.  TCP_KEEPALIVE...  TCP_KEEPIDLE etc.  same          Enable only  same         Enable only       same [5]
 //	UserTimeout  after connect  TCP_USER_TIMEOUT   -                 -                  -             -            -            -                 -
+//	ExclusiveAddrUse  before bind  -                   -                  -             -            -            -                 SO_EXCLUSIVEADDRUSE
 //
 // js, wasip1 and plan9 compile, and every option is unsupported there.
 //
 //  1. On Windows SO_REUSEADDR lets another socket take over a bound port
 //     (valyala/fasthttp#2254), and Windows rebinds over TIME_WAIT without
 //     it, so only ReuseAddr(false) is offered and ReusePort is never mapped
-//     to it.
+//     to it. ExclusiveAddrUse(true) is the guard against such takeovers.
 //  2. The BSDs and macOS let the sockets share the port but give each
 //     connection to one of them; ask for ReusePortLB to require balancing.
 //     Linux balances, and only between sockets of the same effective user.

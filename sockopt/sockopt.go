@@ -27,7 +27,7 @@ var (
 	ErrClamped = errors.New("sockopt: buffer size clamped by the kernel")
 
 	// ErrTooLate reports a before-bind option ([ReuseAddr], [ReusePort],
-	// [ReusePortLB], [V6Only]) given to [Apply] on a socket that is already
+	// [ReusePortLB], [V6Only], [ExclusiveAddrUse]) given to [Apply] on a socket that is already
 	// bound or listening, where the kernel would ignore it or refuse it.
 	// Set such options through [Control] instead.
 	ErrTooLate = errors.New("sockopt: option takes effect only before bind")
@@ -117,6 +117,7 @@ const (
 	kindLinger
 	kindV6Only
 	kindUserTimeout
+	kindExclusiveAddrUse
 )
 
 var kindNames = [...]string{
@@ -130,6 +131,8 @@ var kindNames = [...]string{
 	kindLinger:      "Linger",
 	kindV6Only:      "V6Only",
 	kindUserTimeout: "UserTimeout",
+
+	kindExclusiveAddrUse: "ExclusiveAddrUse",
 }
 
 // option is the one concrete Option. Keeping every option in one small
@@ -165,7 +168,7 @@ func (o option) String() string {
 
 func (o option) phase() Phase {
 	switch o.kind {
-	case kindReuseAddr, kindReusePort, kindReusePortLB, kindV6Only:
+	case kindReuseAddr, kindReusePort, kindReusePortLB, kindV6Only, kindExclusiveAddrUse:
 		return BeforeBind
 	case kindNoDelay, kindKeepAlive, kindUserTimeout:
 		return AfterConnect
@@ -207,6 +210,13 @@ func ReusePort(on bool) Option { return option{kind: kindReusePort, on: on} }
 // platform binds the sockets but hands every connection to one of them.
 // Phase: [BeforeBind].
 func ReusePortLB(on bool) Option { return option{kind: kindReusePortLB, on: on} }
+
+// ExclusiveAddrUse sets SO_EXCLUSIVEADDRUSE (Windows only), which stops
+// any other socket from binding the same address and port, even one that
+// asks with SO_REUSEADDR; Windows lets such a socket take over a bound port
+// otherwise. Elsewhere it is unsupported: Unix never lets another user's
+// socket take over a bound port. Phase: [BeforeBind].
+func ExclusiveAddrUse(on bool) Option { return option{kind: kindExclusiveAddrUse, on: on} }
 
 // NoDelay sets TCP_NODELAY (tcp(7)); NoDelay(false) enables Nagle's
 // algorithm. net sets TCP_NODELAY on every TCP connection, so the option
@@ -288,7 +298,8 @@ func errUnsupported() error {
 // socket) or that the platform cannot read (see [Supported]) are zero.
 type Settings struct {
 	// Network is "tcp4", "tcp6", "udp4" or "udp6", from the socket's real
-	// family and type, never from the address it was asked to bind.
+	// family and type, never from the address it was asked to bind; empty
+	// for a socket of another family, such as AF_UNIX.
 	Network string
 
 	ReuseAddr bool
@@ -310,6 +321,9 @@ type Settings struct {
 
 	V6Only      bool
 	UserTimeout time.Duration
+
+	// ExclusiveAddrUse is SO_EXCLUSIVEADDRUSE, Windows only.
+	ExclusiveAddrUse bool
 }
 
 // sockInfo is what the platform code learns about a socket from the
@@ -323,19 +337,19 @@ type sockInfo struct {
 }
 
 func (si sockInfo) network() string {
+	if si.family == 0 {
+		return ""
+	}
 	var n string
 	if si.stream {
 		n = "tcp"
 	} else {
 		n = "udp"
 	}
-	switch si.family {
-	case 4:
+	if si.family == 4 {
 		return n + "4"
-	case 6:
-		return n + "6"
 	}
-	return ""
+	return n + "6"
 }
 
 // validate checks o against the portable limits and the platform's
@@ -435,13 +449,13 @@ func unwrap(opts []Option) []option {
 // phase or for the wrong kind of socket is an error; otherwise (Control)
 // an inapplicable option is skipped. All checks run before the first
 // setsockopt, so a failed check leaves the socket untouched.
-func set(rc syscall.RawConn, network string, strict bool, opts []option) error {
+func set(rc syscall.RawConn, strict bool, opts []option) error {
 	if len(opts) == 0 {
 		return nil
 	}
 	var errs []error
 	cerr := rc.Control(func(fd uintptr) {
-		si, err := sysInfo(fd, network)
+		si, err := sysInfo(fd)
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -478,7 +492,7 @@ var errSkip = errors.New("skip")
 // applicable decides whether o can be set on the socket described by si.
 func applicable(o option, si sockInfo, strict bool) error {
 	switch {
-	case o.tcpOnly() && !si.stream, o.kind == kindV6Only && si.family != 6:
+	case o.tcpOnly() && (!si.stream || si.family == 0), o.kind == kindV6Only && si.family != 6:
 		if strict {
 			return ErrNotApplicable
 		}
@@ -492,6 +506,8 @@ func applicable(o option, si sockInfo, strict bool) error {
 	}
 	return nil
 }
+
+var _ syscall.Conn = (*Listener)(nil)
 
 // Control returns a function for [net.ListenConfig.Control] and
 // [net.Dialer.Control] that sets opts, in order, on the new socket before
@@ -518,11 +534,14 @@ func Control(opts ...Option) func(network, address string, c syscall.RawConn) er
 	// Validation depends only on the options, so it runs once here; the
 	// returned function keeps no other state.
 	verr := validateAll(list)
-	return func(network, _ string, c syscall.RawConn) error {
+	// network and address are ignored on purpose: net may describe a
+	// dual-stack AF_INET6 socket as "tcp6" with address "0.0.0.0:0", so
+	// only the socket itself is asked what it is.
+	return func(_, _ string, c syscall.RawConn) error {
 		if verr != nil {
 			return verr
 		}
-		return set(c, network, false, list)
+		return set(c, false, list)
 	}
 }
 
@@ -563,7 +582,7 @@ func Apply(c syscall.Conn, opts ...Option) error {
 		var rc syscall.RawConn
 		rc, err = c.SyscallConn()
 		if err == nil {
-			err = set(rc, "", true, list)
+			err = set(rc, true, list)
 		}
 	}
 	return opError("set", c, err)
@@ -609,7 +628,7 @@ func Get(c syscall.Conn) (Settings, error) {
 	var gerr error
 	cerr := rc.Control(func(fd uintptr) {
 		var si sockInfo
-		si, gerr = sysInfo(fd, "")
+		si, gerr = sysInfo(fd)
 		if gerr == nil {
 			s, gerr = sysGet(fd, si)
 			s.Network = si.network()
@@ -667,6 +686,17 @@ func Listen(ctx context.Context, network, address string, opts ...Option) (*List
 func NewListener(l net.Listener, opts ...Option) *Listener {
 	_, after := splitAfter(opts)
 	return &Listener{Listener: l, after: after}
+}
+
+// SyscallConn returns the raw connection of the wrapped listener, so that
+// [Get] and [Apply] work on a *Listener. It fails with [ErrNotApplicable]
+// if the wrapped listener has none.
+func (l *Listener) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := l.Listener.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("sockopt: %T has no SyscallConn: %w", l.Listener, ErrNotApplicable)
+	}
+	return sc.SyscallConn()
 }
 
 // Accept waits for the next connection, applies the [AfterConnect] options

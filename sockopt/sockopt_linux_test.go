@@ -623,7 +623,7 @@ func TestV6Only(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			if got := raw(t, l.Listener.(syscall.Conn)).V6Only; got != tt.on {
+			if got := raw(t, l).V6Only; got != tt.on {
 				t.Fatalf("IPV6_V6ONLY = %t, want %t", got, tt.on)
 			}
 			port := l.Addr().(*net.TCPAddr).Port
@@ -1081,5 +1081,29 @@ func TestDialerComposes(t *testing.T) {
 					got.ReadBuffer, got.WriteBuffer, got.NoDelay, 2*65536, 2*8192)
 			}
 		})
+	}
+}
+
+// On an AF_UNIX stream socket the TCP options do not apply: Control skips
+// them and Apply refuses them, while socket-level options still work.
+func TestUnixSocket(t *testing.T) {
+	t.Parallel()
+	f := unboundSocket(t, unix.AF_UNIX, unix.SOCK_STREAM)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sockopt.Control(sockopt.NoDelay(true), sockopt.Linger(2*time.Second))("unix", "", rc); err != nil {
+		t.Fatalf("Control on AF_UNIX: %v", err)
+	}
+	s, err := sockopt.Get(f)
+	if err != nil {
+		t.Fatalf("Get on AF_UNIX: %v", err)
+	}
+	if diff := cmp.Diff(sockopt.Settings{Linger: 2 * time.Second, ReadBuffer: s.ReadBuffer, WriteBuffer: s.WriteBuffer}, s); diff != "" {
+		t.Errorf("Get on AF_UNIX (-want +got):\n%s", diff)
+	}
+	if err := sockopt.Apply(f, sockopt.NoDelay(true)); !errors.Is(err, sockopt.ErrNotApplicable) {
+		t.Errorf("Apply(NoDelay) on AF_UNIX = %v, want ErrNotApplicable", err)
 	}
 }

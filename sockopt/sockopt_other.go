@@ -7,7 +7,7 @@ package sockopt
 
 func sysSupported(option) error { return errUnsupported() }
 
-func sysInfo(uintptr, string) (sockInfo, error) { return sockInfo{}, errUnsupported() }
+func sysInfo(uintptr) (sockInfo, error) { return sockInfo{}, errUnsupported() }
 
 func sysSet(uintptr, sockInfo, option) error { return errUnsupported() }
 

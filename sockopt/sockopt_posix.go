@@ -39,6 +39,8 @@ func sysSupported(o option) error {
 		ok = c.reusePortLB >= 0
 	case kindUserTimeout:
 		ok = c.userTimeout >= 0
+	case kindExclusiveAddrUse:
+		ok = false
 	case kindV6Only:
 		ok = o.on || c.v6OnlyOff
 	case kindKeepAlive:
@@ -56,7 +58,7 @@ func sysSupported(o option) error {
 	return nil
 }
 
-func sysInfo(fd uintptr, _ string) (sockInfo, error) {
+func sysInfo(fd uintptr) (sockInfo, error) {
 	var si sockInfo
 	typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
@@ -215,7 +217,7 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	if si.family == 6 {
 		getBool(&s.V6Only, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
 	}
-	if si.stream {
+	if si.stream && si.family != 0 {
 		s.NoDelay = getTCP(unix.TCP_NODELAY) != 0
 		getBool(&s.KeepAlive.Enable, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
 		getSecs(&s.KeepAlive.Idle, c.keepIdle, time.Second)

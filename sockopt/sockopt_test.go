@@ -56,18 +56,18 @@ func TestOptionStringAndPhase(t *testing.T) {
 // other option in capabilityOpts must be supported. This is the table of
 // doc.go, as data.
 var unsupportedOn = map[string][]string{
-	"linux":     nil,
-	"android":   nil,
+	"linux":     {"ExclusiveAddrUse(true)"},
+	"android":   {"ExclusiveAddrUse(true)"},
 	"windows":   {"ReuseAddr(true)", "ReusePort(true)", "ReusePort(false)", "ReusePortLB(true)", "UserTimeout(1s)"},
-	"darwin":    {"ReusePortLB(true)", "UserTimeout(1s)"},
-	"ios":       {"ReusePortLB(true)", "UserTimeout(1s)"},
-	"freebsd":   {"UserTimeout(1s)"},
-	"netbsd":    {"ReusePortLB(true)", "UserTimeout(1s)"},
-	"aix":       {"ReusePortLB(true)", "UserTimeout(1s)"},
-	"openbsd":   {"ReusePortLB(true)", "UserTimeout(1s)", "V6Only(false)", "KeepAlive(timers)"},
-	"dragonfly": {"ReusePortLB(true)", "UserTimeout(1s)", "V6Only(false)"},
-	"solaris":   {"ReusePort(true)", "ReusePort(false)", "ReusePortLB(true)", "UserTimeout(1s)", "KeepAlive(timers)"},
-	"illumos":   {"ReusePort(true)", "ReusePort(false)", "ReusePortLB(true)", "UserTimeout(1s)", "KeepAlive(timers)"},
+	"darwin":    {"ReusePortLB(true)", "UserTimeout(1s)", "ExclusiveAddrUse(true)"},
+	"ios":       {"ReusePortLB(true)", "UserTimeout(1s)", "ExclusiveAddrUse(true)"},
+	"freebsd":   {"UserTimeout(1s)", "ExclusiveAddrUse(true)"},
+	"netbsd":    {"ReusePortLB(true)", "UserTimeout(1s)", "ExclusiveAddrUse(true)"},
+	"aix":       {"ReusePortLB(true)", "UserTimeout(1s)", "ExclusiveAddrUse(true)"},
+	"openbsd":   {"ReusePortLB(true)", "UserTimeout(1s)", "V6Only(false)", "KeepAlive(timers)", "ExclusiveAddrUse(true)"},
+	"dragonfly": {"ReusePortLB(true)", "UserTimeout(1s)", "V6Only(false)", "ExclusiveAddrUse(true)"},
+	"solaris":   {"ReusePort(true)", "ReusePort(false)", "ReusePortLB(true)", "UserTimeout(1s)", "KeepAlive(timers)", "ExclusiveAddrUse(true)"},
+	"illumos":   {"ReusePort(true)", "ReusePort(false)", "ReusePortLB(true)", "UserTimeout(1s)", "KeepAlive(timers)", "ExclusiveAddrUse(true)"},
 }
 
 // capabilityOpts are probed by TestSupported, keyed by the names above.
@@ -87,6 +87,8 @@ var capabilityOpts = map[string]sockopt.Option{
 	"V6Only(true)":      sockopt.V6Only(true),
 	"V6Only(false)":     sockopt.V6Only(false),
 	"UserTimeout(1s)":   sockopt.UserTimeout(time.Second),
+
+	"ExclusiveAddrUse(true)": sockopt.ExclusiveAddrUse(true),
 }
 
 // Must show 6 and 7: Supported is truthful per platform, and an

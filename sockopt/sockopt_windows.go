@@ -15,14 +15,17 @@ import (
 // than the Unix meaning (valyala/fasthttp#2254); Windows already rebinds
 // over TIME_WAIT without it. So ReusePort is unsupported and is never
 // mapped to SO_REUSEADDR, and only ReuseAddr(false) is supported.
+// ExclusiveAddrUse sets SO_EXCLUSIVEADDRUSE, the guard Windows offers
+// instead (bitcoin/bitcoin#36169 adopted it for the same reason).
 // TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT need Windows 10 1709 or
 // later; older versions fail with the Winsock error, which is kept.
 
 // Winsock option numbers x/sys/windows does not define (ws2def.h).
 const (
-	soAcceptConn    = 0x0002
-	soType          = 0x1008
-	soProtocolInfoW = 0x2005
+	soExclusiveAddrUse = ^windows.SO_REUSEADDR
+	soAcceptConn       = 0x0002
+	soType             = 0x1008
+	soProtocolInfoW    = 0x2005
 )
 
 func sysSupported(o option) error {
@@ -37,7 +40,7 @@ func sysSupported(o option) error {
 	return nil
 }
 
-func sysInfo(fd uintptr, _ string) (sockInfo, error) {
+func sysInfo(fd uintptr) (sockInfo, error) {
 	var si sockInfo
 	h := windows.Handle(fd)
 	// SO_PROTOCOL_INFOW gives the family and type even before bind, when
@@ -144,6 +147,8 @@ func sysSet(fd uintptr, _ sockInfo, o option) error {
 		return os.NewSyscallError("setsockopt", windows.SetsockoptLinger(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_LINGER, &l))
 	case kindV6Only:
 		return setBool(fd, windows.IPPROTO_IPV6, windows.IPV6_V6ONLY, o.on)
+	case kindExclusiveAddrUse:
+		return setBool(fd, windows.SOL_SOCKET, soExclusiveAddrUse, o.on)
 	}
 	return errUnsupported()
 }
@@ -157,6 +162,7 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 		*dst = v != 0
 	}
 	getBool(&s.ReuseAddr, windows.SOL_SOCKET, windows.SO_REUSEADDR)
+	getBool(&s.ExclusiveAddrUse, windows.SOL_SOCKET, soExclusiveAddrUse)
 	var err error
 	s.ReadBuffer, err = getInt(fd, windows.SOL_SOCKET, windows.SO_RCVBUF)
 	errs.add(err)
@@ -176,7 +182,7 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	if si.family == 6 {
 		getBool(&s.V6Only, windows.IPPROTO_IPV6, windows.IPV6_V6ONLY)
 	}
-	if si.stream {
+	if si.stream && si.family != 0 {
 		getBool(&s.NoDelay, windows.IPPROTO_TCP, windows.TCP_NODELAY)
 		getBool(&s.KeepAlive.Enable, windows.SOL_SOCKET, windows.SO_KEEPALIVE)
 		// Before Windows 10 1709 the keepalive timers cannot be read;
