@@ -207,3 +207,35 @@ func TestLifecycleErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUpperAlignments runs Upper over every byte value at every offset and
+// length around its eight-byte steps.
+func TestUpperAlignments(t *testing.T) {
+	t.Parallel()
+	all := make([]byte, 256+16)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for off := range 16 {
+		for n := range 40 {
+			for start := off; start+n <= len(all); start += 37 {
+				in := append([]byte(nil), all[start:start+n]...)
+				if diff := cmp.Diff(string(upper(in)), string(echo.Upper(append([]byte(nil), in...)))); diff != "" {
+					t.Fatalf("Upper(% x) mismatch (-want +got):\n%s", in, diff)
+				}
+			}
+		}
+	}
+}
+
+func FuzzUpper(f *testing.F) {
+	f.Add([]byte("hello, world"))
+	f.Add([]byte("héllo wörld \x00\x7f\x80\xff azAZ`{@["))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := upper(in)
+		got := echo.Upper(append([]byte(nil), in...))
+		if !bytes.Equal(want, got) {
+			t.Errorf("Upper(%q) = %q, want %q", in, got, want)
+		}
+	})
+}

@@ -86,9 +86,11 @@ func TestLoadUDP(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// A client can read a reply before the server has counted it.
+	waitFor(t, "replies counted", func() bool { return s.Stats().MessagesOut >= clients*uint64(msgs) })
 	st := s.Stats()
-	if st.MessagesOut < clients*uint64(msgs) || st.Dropped != 0 {
-		t.Errorf("stats: %d echoed, %d dropped; want at least %d echoed and none dropped", st.MessagesOut, st.Dropped, clients*msgs)
+	if st.Dropped != 0 {
+		t.Errorf("%d datagrams dropped, want none", st.Dropped)
 	}
 	t.Logf("%d datagrams echoed (%d sent more than once), %.1f MB", st.MessagesOut, st.MessagesOut-clients*uint64(msgs), float64(st.BytesOut)/1e6)
 }
