@@ -20,8 +20,8 @@ import (
 // That costs no extra system call: net.Conn.Read also tries read(2) first
 // and waits on EAGAIN.
 type sysConn struct {
-	nc   net.Conn
-	rc   syscall.RawConn // nil: not a socket we may read directly
+	nc    net.Conn
+	rc    syscall.RawConn // nil: not a socket we may read directly
 	buf   *[]byte
 	n     int
 	err   error
