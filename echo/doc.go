@@ -55,7 +55,9 @@
 // idle connection then costs its goroutine's stack and the socket's
 // structures: about 3.3 KiB (raw) and 4.6 KiB (framed) of heap and stack
 // on linux/amd64, measured over 2,000 connections by TestIdleConnMemory.
-// On Windows and js, a connection blocked on input holds its buffer.
+// On Windows and js, and for connections other than *net.TCPConn (a
+// listener that returns TLS connections, say), a connection blocked on
+// input holds its buffer.
 //
 // # UDP
 //

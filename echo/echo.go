@@ -43,6 +43,10 @@ const (
 // the transform again on the same connection. A nil return sends an empty
 // reply. A Transform is called concurrently from many connections.
 //
+// For a [PacketServer], which reads and answers datagrams in batches, a
+// returned slice must stay untouched until the batch is sent: return p,
+// part of it, or fresh memory, not a buffer the transform reuses.
+//
 // On a raw stream a transform should be byte-wise (each output byte depends on
 // one input byte, as [Upper]'s does), because the stream is cut into chunks
 // wherever reads happen to end.

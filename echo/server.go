@@ -156,40 +156,51 @@ func retryAccept(err error) bool {
 // serveConn starts a goroutine for nc, or turns it away past MaxConns or
 // during shutdown.
 func (s *Server) serveConn(nc net.Conn) {
-	if s.MaxConns > 0 && s.stats.active.Load() >= int64(s.MaxConns) {
+	c := newConn(s, nc)
+	switch s.trackConn(c, true) {
+	case tracked:
+		s.stats.total.Add(1)
+		go c.serve()
+	case overLimit:
 		s.stats.rejected.Add(1)
 		nc.Close()
 		if n, ok := s.rejectLog.allow(); ok {
 			s.logger().Warn("echo: connection limit reached; closing new connections",
 				"max_conns", s.MaxConns, "rejected", n, "remote", nc.RemoteAddr())
 		}
-		return
-	}
-	c := newConn(s, nc)
-	if !s.trackConn(c, true) {
+	default: // shutting down
 		nc.Close()
-		return
 	}
-	s.stats.total.Add(1)
-	go c.serve()
 }
 
+// Results of trackConn.
+const (
+	tracked = iota
+	overLimit
+	closed
+)
+
 // trackConn adds or removes c from the connections Shutdown waits for.
-// Adding fails once the server is shutting down: a connection Accept
-// returned as the listener closed is closed unserved.
-func (s *Server) trackConn(c *conn, add bool) bool {
+// Adding fails past MaxConns, checked under the lock so that several Serve
+// loops cannot overshoot it together, and once the server is shutting
+// down: a connection Accept returned as the listener closed is closed
+// unserved.
+func (s *Server) trackConn(c *conn, add bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if add {
 		if s.shuttingDown() {
-			return false
+			return closed
+		}
+		if s.MaxConns > 0 && len(s.conns) >= s.MaxConns {
+			return overLimit
 		}
 		if s.conns == nil {
 			s.conns = make(map[*conn]struct{})
 		}
 		s.conns[c] = struct{}{}
 		s.stats.active.Add(1)
-		return true
+		return tracked
 	}
 	delete(s.conns, c)
 	s.stats.active.Add(-1)
@@ -200,7 +211,7 @@ func (s *Server) trackConn(c *conn, add bool) bool {
 			close(s.connsDone)
 		}
 	}
-	return true
+	return tracked
 }
 
 // rateLimit lets one log line through per second and counts the events it
