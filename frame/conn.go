@@ -62,7 +62,8 @@ func NewConn(c net.Conn, opts ...Option) *Conn {
 // If ctx ends before any byte of msg was written, msg is dropped and Send
 // returns ctx.Err(). If it ends after part of the frame was written, the
 // rest stays buffered and goes out first on the next Send, so the peer
-// never sees a frame cut short; Send still returns ctx.Err().
+// never sees a frame cut short; Send still returns ctx.Err(). The same
+// holds when a write deadline set with [Conn.SetWriteDeadline] expires.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

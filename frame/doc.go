@@ -47,8 +47,10 @@
 // format can express. A header that claims more is rejected before any
 // memory is taken for the payload. Below the limit, memory grows with the
 // bytes that actually arrive, not with the claim: a peer that sends a
-// header claiming 15 MiB and then stops costs at most a few tens of KiB.
-// A writer rejects a message over the limit before writing any byte of it,
+// header claiming 15 MiB and then stops makes the reader allocate at most
+// 64 KiB, and one that sends part of the payload about twice what it sent.
+// (A Reader does use a recycled buffer of the claimed size when one is
+// free in its pools: that costs no new memory.) A writer rejects a message over the limit before writing any byte of it,
 // so the connection stays usable, and never truncates a length.
 //
 // # Errors
