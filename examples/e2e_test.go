@@ -282,6 +282,19 @@ func TestStandalonePrograms(t *testing.T) {
 			wantErr: regexp.MustCompile(`^$`),
 		},
 		{
+			name:    "-h prints usage and exits 0",
+			args:    []string{"tcp-server", "-h"},
+			wantOut: regexp.MustCompile(`^$`),
+			wantErr: regexp.MustCompile(`(?s)^Usage of tcp-server:\n.*-addr host:port`),
+		},
+		{
+			name:     "a bad flag exits non-zero",
+			args:     []string{"udp-server", "-nosuchflag"},
+			wantCode: 1,
+			wantOut:  regexp.MustCompile(`^$`),
+			wantErr:  regexp.MustCompile(`(?s)^flag provided but not defined: -nosuchflag\n.*\nudp-server: flag provided but not defined: -nosuchflag\n$`),
+		},
+		{
 			name:     "timeout-client against a server that never answers",
 			args:     []string{"timeout-client", "-silent", "-timeout", "200ms"},
 			wantCode: 1,
