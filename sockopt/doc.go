@@ -84,21 +84,22 @@
 //
 // # Platforms
 //
-// The option behind each constructor, by platform ("-" is unsupported:
+// The option behind each constructor, by platform ("same" is the Linux
+// option, "-" is unsupported:
 // [Supported] and every call report errors.ErrUnsupported):
 //
-//	Option       Phase          Linux              macOS, iOS        FreeBSD            NetBSD, AIX   OpenBSD      DragonFly    Solaris, illumos  Windows
-//	ReuseAddr    before bind    SO_REUSEADDR       same              same               same          same         same         same              false only [1]
-//	ReusePort    before bind    SO_REUSEPORT, LB   SO_REUSEPORT [2]  SO_REUSEPORT [2]   same [2]      same [2]     same [2]     -                 - [1]
-//	ReusePortLB  before bind    SO_REUSEPORT       -                 SO_REUSEPORT_LB    -             -            -            -                 -
-//	V6Only       before bind    IPV6_V6ONLY        same              same               same          true only    true only    same              same
-//	ReadBuffer   inherited      SO_RCVBUF x2 [3]   SO_RCVBUF [4]     SO_RCVBUF [4]      same [4]      same [4]     same [4]     same              SO_RCVBUF
-//	WriteBuffer  inherited      SO_SNDBUF x2 [3]   SO_SNDBUF [4]     SO_SNDBUF [4]      same [4]      same [4]     same [4]     same              SO_SNDBUF
-//	Linger       inherited      SO_LINGER          SO_LINGER_SEC     SO_LINGER          same          same         same         same              SO_LINGER
-//	NoDelay      after connect  TCP_NODELAY        same              same               same          same         same         same              same
-//	KeepAlive    after connect  TCP_KEEPIDLE etc.  TCP_KEEPALIVE...  TCP_KEEPIDLE etc.  same          Enable only  same         Enable only       same [5]
-//	UserTimeout  after connect  TCP_USER_TIMEOUT   -                 -                  -             -            -            -                 -
-//	ExclusiveAddrUse  before bind  -                   -                  -             -            -            -                 SO_EXCLUSIVEADDRUSE
+//	Option            Phase          Linux              macOS, iOS          FreeBSD            NetBSD, AIX  OpenBSD      DragonFly  Solaris, illumos  Windows
+//	ReuseAddr         before bind    SO_REUSEADDR       same                same               same         same         same       same              false only [1]
+//	ReusePort         before bind    SO_REUSEPORT, LB   SO_REUSEPORT [2]    SO_REUSEPORT [2]   same [2]     same [2]     same [2]   -                 - [1]
+//	ReusePortLB       before bind    SO_REUSEPORT       -                   SO_REUSEPORT_LB    -            -            -          -                 -
+//	V6Only            before bind    IPV6_V6ONLY        same                same               same         true only    true only  same              same
+//	ExclusiveAddrUse  before bind    -                  -                   -                  -            -            -          -                 SO_EXCLUSIVEADDRUSE
+//	ReadBuffer        inherited      SO_RCVBUF x2 [3]   SO_RCVBUF [4]       SO_RCVBUF [4]      same [4]     same [4]     same [4]   same              SO_RCVBUF
+//	WriteBuffer       inherited      SO_SNDBUF x2 [3]   SO_SNDBUF [4]       SO_SNDBUF [4]      same [4]     same [4]     same [4]   same              SO_SNDBUF
+//	Linger            inherited      SO_LINGER          SO_LINGER_SEC       SO_LINGER          same         same         same       same              SO_LINGER
+//	NoDelay           after connect  TCP_NODELAY        same                same               same         same         same       same              same
+//	KeepAlive         after connect  TCP_KEEPIDLE etc.  TCP_KEEPALIVE etc.  TCP_KEEPIDLE etc.  same         Enable only  same       Enable only       same [5]
+//	UserTimeout       after connect  TCP_USER_TIMEOUT   -                   -                  -            -            -          -                 -
 //
 // js, wasip1 and plan9 compile, and every option is unsupported there.
 //

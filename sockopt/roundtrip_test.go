@@ -95,3 +95,45 @@ func TestControlRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkApply measures Apply against the net setter it replaces (the
+// baseline): the cost of validation, the family/phase probe and the
+// OptionError plumbing on top of one setsockopt.
+func BenchmarkApply(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	tc := c.(*net.TCPConn)
+	b.Run("baseline=TCPConn.SetNoDelay", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := tc.SetNoDelay(i%2 == 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	opts := []sockopt.Option{sockopt.NoDelay(false), sockopt.NoDelay(true)}
+	b.Run("sockopt.Apply", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := sockopt.Apply(tc, opts[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sockopt.Get", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := sockopt.Get(tc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

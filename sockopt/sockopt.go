@@ -331,8 +331,7 @@ type Settings struct {
 type sockInfo struct {
 	family    int  // 4, 6, or 0 for a family without IP options
 	stream    bool // SOCK_STREAM: TCP (or MPTCP, IPPROTO_MPTCP = 262)
-	mptcp     bool // IPPROTO_MPTCP (Linux): reads of some TCP options fail
-	listening bool // SO_ACCEPTCONN
+	listening bool // SO_ACCEPTCONN, asked only when port is 0 (see set)
 	port      int  // local port, 0 when unbound
 }
 
@@ -449,16 +448,37 @@ func unwrap(opts []Option) []option {
 // phase or for the wrong kind of socket is an error; otherwise (Control)
 // an inapplicable option is skipped. All checks run before the first
 // setsockopt, so a failed check leaves the socket untouched.
-func set(rc syscall.RawConn, strict bool, opts []option) error {
+func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []option) error {
 	if len(opts) == 0 {
 		return nil
 	}
+	// Ask the kernel about the socket only if some option depends on its
+	// family, type or state: a plain buffer or linger change then costs
+	// one setsockopt (plus the read-back of a buffer), as in net.
+	var needInfo, needBound bool
+	for _, o := range opts {
+		needInfo = needInfo || o.tcpOnly() || o.kind == kindV6Only
+		needBound = needBound || strict && o.phase() == BeforeBind
+	}
 	var errs []error
 	cerr := rc.Control(func(fd uintptr) {
-		si, err := sysInfo(fd)
-		if err != nil {
-			errs = append(errs, err)
-			return
+		var si sockInfo
+		if known != nil {
+			si = *known
+		} else if needInfo || needBound {
+			var err error
+			if si, err = sysInfo(fd); err != nil {
+				errs = append(errs, err)
+				return
+			}
+			// An IP socket that is listening is bound to a port; only
+			// other families need SO_ACCEPTCONN to tell.
+			if needBound && si.port == 0 {
+				if si.listening, err = sysListening(fd); err != nil {
+					errs = append(errs, err)
+					return
+				}
+			}
 		}
 		todo := make([]option, 0, len(opts))
 		for _, o := range opts {
@@ -487,22 +507,44 @@ func set(rc syscall.RawConn, strict bool, opts []option) error {
 	return errors.Join(errs...)
 }
 
+// knownInfo describes the sockets of net's own types without asking the
+// kernel, which saves Apply two system calls per call on the hot path of
+// Listener.Accept: a *net.TCPConn or *net.UDPConn is bound (net binds
+// or connects it), a *net.TCPListener listens. The family is only used
+// to tell IP sockets from others: V6Only, the one option that needs the
+// real family, is before-bind and so refused on these sockets first.
+func knownInfo(c syscall.Conn) *sockInfo {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return &sockInfo{family: 6, stream: true, port: 1}
+	case *net.TCPListener:
+		return &sockInfo{family: 6, stream: true, listening: true, port: 1}
+	case *net.UDPConn:
+		return &sockInfo{family: 6, port: 1}
+	case *Listener:
+		if sc, ok := c.Listener.(syscall.Conn); ok {
+			return knownInfo(sc)
+		}
+	}
+	return nil
+}
+
 var errSkip = errors.New("skip")
 
 // applicable decides whether o can be set on the socket described by si.
 func applicable(o option, si sockInfo, strict bool) error {
 	switch {
-	case o.tcpOnly() && (!si.stream || si.family == 0), o.kind == kindV6Only && si.family != 6:
-		if strict {
-			return ErrNotApplicable
-		}
-		return errSkip
 	case strict && o.phase() == BeforeBind && (si.listening || si.port != 0):
 		// After bind(2), SO_REUSEADDR and SO_REUSEPORT are accepted by
 		// Linux but change nothing, and IPV6_V6ONLY fails with EINVAL
 		// (ipv6(7)); refuse all of them alike so no call silently does
 		// nothing.
 		return ErrTooLate
+	case o.tcpOnly() && (!si.stream || si.family == 0), o.kind == kindV6Only && si.family != 6:
+		if strict {
+			return ErrNotApplicable
+		}
+		return errSkip
 	}
 	return nil
 }
@@ -541,7 +583,7 @@ func Control(opts ...Option) func(network, address string, c syscall.RawConn) er
 		if verr != nil {
 			return verr
 		}
-		return set(c, false, list)
+		return set(c, false, nil, list)
 	}
 }
 
@@ -582,7 +624,7 @@ func Apply(c syscall.Conn, opts ...Option) error {
 		var rc syscall.RawConn
 		rc, err = c.SyscallConn()
 		if err == nil {
-			err = set(rc, true, list)
+			err = set(rc, true, knownInfo(c), list)
 		}
 	}
 	return opError("set", c, err)

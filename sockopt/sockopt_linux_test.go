@@ -45,15 +45,18 @@ func raw(t *testing.T, c syscall.Conn) sockopt.Settings {
 		}
 		domain := get(unix.SOL_SOCKET, unix.SO_DOMAIN)
 		stream := get(unix.SOL_SOCKET, unix.SO_TYPE) == unix.SOCK_STREAM
-		s.Network = "udp"
-		if stream {
-			s.Network = "tcp"
-		}
-		if domain == unix.AF_INET6 {
-			s.Network += "6"
-			s.V6Only = get(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY) != 0
-		} else {
-			s.Network += "4"
+		ip := domain == unix.AF_INET || domain == unix.AF_INET6
+		if ip {
+			s.Network = "udp"
+			if stream {
+				s.Network = "tcp"
+			}
+			if domain == unix.AF_INET6 {
+				s.Network += "6"
+				s.V6Only = get(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY) != 0
+			} else {
+				s.Network += "4"
+			}
 		}
 		s.ReuseAddr = get(unix.SOL_SOCKET, unix.SO_REUSEADDR) != 0
 		s.ReusePort = get(unix.SOL_SOCKET, unix.SO_REUSEPORT) != 0
@@ -68,7 +71,7 @@ func raw(t *testing.T, c syscall.Conn) sockopt.Settings {
 		} else {
 			s.Linger = -1
 		}
-		if stream {
+		if stream && ip {
 			s.NoDelay = get(unix.IPPROTO_TCP, unix.TCP_NODELAY) != 0
 			s.KeepAlive = net.KeepAliveConfig{
 				Enable:   get(unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0,
@@ -666,7 +669,27 @@ func TestApplyTooLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { u.Close() })
-	socks := map[string]syscall.Conn{"listener": l.(syscall.Conn), "dialed": c.(syscall.Conn), "udp": u.(syscall.Conn)}
+	// As *os.File the sockets are not net's types, so the phase is read
+	// from the kernel: getsockname's port, or SO_ACCEPTCONN for AF_UNIX.
+	lf, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lf.Close() })
+	ul, err := net.Listen("unix", t.TempDir()+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ul.Close() })
+	uf, err := ul.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uf.Close() })
+	socks := map[string]syscall.Conn{
+		"listener": l.(syscall.Conn), "dialed": c.(syscall.Conn), "udp": u.(syscall.Conn),
+		"listener file": lf, "unix listener file": uf,
+	}
 	for _, opt := range []sockopt.Option{sockopt.ReuseAddr(true), sockopt.ReusePort(true), sockopt.ReusePortLB(false)} {
 		for name, s := range socks {
 			t.Run(name+"/"+opt.String(), func(t *testing.T) {
@@ -954,7 +977,8 @@ func TestClosed(t *testing.T) {
 	}
 }
 
-// Apply refuses a TCP option on a UDP socket and V6Only on IPv4.
+// Apply refuses a TCP option on a UDP socket (V6Only on an unbound IPv4
+// socket is in TestRealFamily; on a bound one it is ErrTooLate first).
 func TestApplyNotApplicable(t *testing.T) {
 	t.Parallel()
 	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -962,7 +986,7 @@ func TestApplyNotApplicable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	for _, opt := range []sockopt.Option{sockopt.NoDelay(true), sockopt.KeepAlive(keepAlive3053), sockopt.UserTimeout(time.Second), sockopt.V6Only(true)} {
+	for _, opt := range []sockopt.Option{sockopt.NoDelay(true), sockopt.KeepAlive(keepAlive3053), sockopt.UserTimeout(time.Second)} {
 		err := sockopt.Apply(u.(syscall.Conn), opt)
 		if !errors.Is(err, sockopt.ErrNotApplicable) || !strings.Contains(err.Error(), opt.String()) {
 			t.Errorf("Apply(%v) on udp4 = %v, want ErrNotApplicable naming the option", opt, err)

@@ -67,12 +67,6 @@ func sysInfo(fd uintptr) (sockInfo, error) {
 	// SOCK_STREAM covers TCP and MPTCP (IPPROTO_MPTCP, which takes the
 	// same SOL_TCP options on Linux); the protocol is not needed.
 	si.stream = typ == unix.SOCK_STREAM
-	si.mptcp = si.stream && isMPTCP(fd)
-	acc, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-	if err != nil {
-		return si, os.NewSyscallError("getsockopt", err)
-	}
-	si.listening = acc != 0
 	// getsockname reports the real family even before bind (with port 0),
 	// which is the only trustworthy source: a "tcp" listen on "0.0.0.0"
 	// may get an AF_INET6 socket, and the address string says otherwise.
@@ -88,6 +82,11 @@ func sysInfo(fd uintptr) (sockInfo, error) {
 		}
 	}
 	return si, nil
+}
+
+func sysListening(fd uintptr) (bool, error) {
+	acc, err := getInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	return acc != 0, err
 }
 
 func setInt(fd uintptr, level, name, v int) error {
@@ -184,9 +183,10 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	// An MPTCP socket answers EOPNOTSUPP for the TCP options it does not
 	// implement (TCP_USER_TIMEOUT on Linux 6.18, for one); those fields
 	// stay zero rather than failing the whole read.
+	mptcp := si.stream && isMPTCP(fd)
 	getTCP := func(name int) int {
 		v, err := getInt(fd, unix.IPPROTO_TCP, name)
-		if si.mptcp && errors.Is(err, unix.EOPNOTSUPP) {
+		if mptcp && errors.Is(err, unix.EOPNOTSUPP) {
 			return 0
 		}
 		errs.add(err)

@@ -57,11 +57,6 @@ func sysInfo(fd uintptr) (sockInfo, error) {
 		si.family = 6
 	}
 	si.stream = pi.SocketType == windows.SOCK_STREAM
-	acc, err := windows.GetsockoptInt(h, windows.SOL_SOCKET, soAcceptConn)
-	if err != nil {
-		return si, os.NewSyscallError("getsockopt", err)
-	}
-	si.listening = acc != 0
 	switch sa := sockname(h).(type) {
 	case *windows.SockaddrInet4:
 		si.port = sa.Port
@@ -69,6 +64,11 @@ func sysInfo(fd uintptr) (sockInfo, error) {
 		si.port = sa.Port
 	}
 	return si, nil
+}
+
+func sysListening(fd uintptr) (bool, error) {
+	acc, err := getInt(fd, windows.SOL_SOCKET, soAcceptConn)
+	return acc != 0, err
 }
 
 // sockname returns nil for an unbound socket (WSAEINVAL).
