@@ -1,5 +1,5 @@
 // Udp-client is the chapter's "UDP Client" (section "UDP Sockets —
-// Connectionless"): it sends one datagram and prints the reply and who sent
+// Connectionless"): it sends a datagram and prints the reply and who sent
 // it. Against the udp-server example, which replies upper-cased:
 //
 //	go run ./examples/udp-server            # in one terminal; Ctrl-C stops it
@@ -19,7 +19,7 @@
 // That sends no packet, but it fixes the peer: the kernel drops datagrams
 // from anyone else, and an ICMP "port unreachable" answer surfaces as
 // "connection refused" on the next read (udp(7)), so a client with no server
-// to talk to says so instead of waiting for its whole timeout.
+// to talk to says so at once instead of waiting through every try.
 package main
 
 import (
