@@ -46,12 +46,14 @@ func exchange(ctx context.Context, network, addr, msg string) (reply string, loc
 		return "", nil, err
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
+	// The step's context governs the exchange: when it ends (its time limit
+	// or Ctrl-C), a deadline in the past unblocks whatever call is pending.
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	if _, err := io.WriteString(c, msg); err != nil {
 		return "", nil, err
 	}
+	// Half-close: the server sees EOF, answers what it read, and closes,
+	// so reading to EOF collects the whole reply however TCP split it.
 	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
 		return "", nil, err
 	}
@@ -59,6 +61,8 @@ func exchange(ctx context.Context, network, addr, msg string) (reply string, loc
 	return string(b), c.LocalAddr(), err
 }
 
+// want is the check every step ends with: the chapter's promise, or an
+// error saying how it was broken.
 func want(got, want string) error {
 	if got != want {
 		return fmt.Errorf("got %q, want %q", got, want)
@@ -73,6 +77,8 @@ func tcpEcho(ctx context.Context, say func(string, ...any)) error {
 	if err != nil {
 		return err
 	}
+	// Listen before Serve, as with net/http.Server: the address is known,
+	// and the kernel queues connections, before the server runs.
 	shutdown := serve(srv, ln)
 	say("echo.Server listening on %s, Transform echo.Upper", ln.Addr())
 
@@ -83,6 +89,8 @@ func tcpEcho(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("sent     %q", msg)
 	say("received %q", reply)
+	// The exchange is over, so a graceful Shutdown has nothing to wait
+	// for; the counters then cover the whole life of the server.
 	if err := shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -112,12 +120,14 @@ func udpEcho(ctx context.Context, say func(string, ...any)) error {
 		return err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	// Loopback does not lose datagrams, so one try will do (udp-client
+	// shows resending); the step's context still bounds the wait.
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	msg := "Hello, UDP!"
 	if _, err := c.Write([]byte(msg)); err != nil {
 		return err
 	}
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 64<<10) // any datagram fits: none is cut short
 	n, err := c.Read(buf)
 	if err != nil {
 		return err
@@ -180,6 +190,8 @@ func framed(ctx context.Context, say func(string, ...any)) error {
 
 // dualStack: one listener, both families, and the mode it achieved.
 func dualStack(ctx context.Context, say func(string, ...any)) error {
+	// A listener for both families needs the wildcard address: loopback is
+	// per family (127.0.0.1, ::1). Unmap reports IPv4 peers as IPv4.
 	lc := dualstack.ListenConfig{Unmap: true}
 	ln, err := lc.Listen(ctx, "tcp", ":0")
 	if err != nil {
@@ -201,6 +213,14 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 			say("%s: skipped, this host has no IPv6 (mode IPv4Only)", c.family)
 			continue
 		}
+		// A kernel with IPv6 sockets but IPv6 disabled on its interfaces
+		// (disable_ipv6=1) still gives SingleSocket, yet ::1 is unusable.
+		if c.network == "tcp6" {
+			if err := loopbackUsable(); err != nil {
+				say("%s: skipped, ::1 is unusable on this host: %v", c.family, err)
+				continue
+			}
+		}
 		addr := net.JoinHostPort(c.host, port)
 		reply, local, err := exchange(ctx, c.network, addr, c.msg)
 		if err != nil {
@@ -219,6 +239,15 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("(ListenConfig.Unmap: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
 	return nil
+}
+
+// loopbackUsable reports whether ::1 can be bound, and so dialed.
+func loopbackUsable() error {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // recorder passes on the peer of each accepted connection.
