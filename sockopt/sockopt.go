@@ -27,14 +27,14 @@ var (
 	ErrClamped = errors.New("sockopt: buffer size clamped by the kernel")
 
 	// ErrTooLate reports a before-bind option ([ReuseAddr], [ReusePort],
-	// [ReusePortLB], [V6Only], [ExclusiveAddrUse]) given to [Apply] on a socket that is already
-	// bound or listening, where the kernel would ignore it or refuse it.
-	// Set such options through [Control] instead.
+	// [ReusePortLB], [V6Only], [ExclusiveAddrUse]) given to [Apply] on a
+	// socket that is already bound or listening, where the kernel would
+	// ignore it or refuse it. Set such options through [Control] instead.
 	ErrTooLate = errors.New("sockopt: option takes effect only before bind")
 
 	// ErrNotApplicable reports an option given to [Apply] that does not
-	// apply to the socket: a TCP option on a datagram socket, or [V6Only]
-	// on an IPv4 socket. [Control] skips such options instead, because one
+	// apply to the socket: a TCP option on a datagram or non-IP socket, or
+	// [V6Only] on an unbound IPv4 socket. [Control] skips such options instead, because one
 	// Control function commonly serves both Listen and ListenPacket, and
 	// the family of a "tcp" or "udp" socket is chosen by net.
 	ErrNotApplicable = errors.New("sockopt: option does not apply to this socket")
@@ -168,6 +168,8 @@ func (o option) String() string {
 
 func (o option) phase() Phase {
 	switch o.kind {
+	case 0:
+		return 0
 	case kindReuseAddr, kindReusePort, kindReusePortLB, kindV6Only, kindExclusiveAddrUse:
 		return BeforeBind
 	case kindNoDelay, kindKeepAlive, kindUserTimeout:
@@ -186,7 +188,7 @@ func (o option) tcpOnly() bool {
 }
 
 // PhaseOf returns the phase in which o takes effect.
-func PhaseOf(o Option) Phase { return o.option().phase() }
+func PhaseOf(o Option) Phase { return unwrap([]Option{o})[0].phase() }
 
 // ReuseAddr sets SO_REUSEADDR, which on Unix lets a listener bind a port
 // that connections in TIME_WAIT still use (socket(7)). net already sets it
@@ -362,7 +364,7 @@ func validate(o option) error {
 		}
 	case kindLinger:
 		if o.d > maxLingerSecs*time.Second {
-			err = fmt.Errorf("%v outside -1ns..%v: %w", o.d, maxLingerSecs*time.Second, ErrRange)
+			err = fmt.Errorf("%v outside <0 (off), 0 (reset) or 1s..%v: %w", o.d, maxLingerSecs*time.Second, ErrRange)
 		}
 	case kindUserTimeout:
 		if o.d < 0 || o.d > math.MaxInt32*time.Millisecond {
@@ -379,9 +381,8 @@ func validate(o option) error {
 			err = fmt.Errorf("count %d outside 1..%d: %w", o.ka.Count, maxKeepAliveCnt, ErrRange)
 		}
 	case 0:
-		// The zero option cannot be built outside the package; guard
-		// anyway, since a nil-kind option has no name to report.
-		return errors.New("sockopt: zero Option")
+		// A nil Option (see unwrap) has no name to report.
+		return errors.New("sockopt: nil Option")
 	}
 	if err == nil {
 		err = sysSupported(o)
@@ -398,7 +399,7 @@ func validate(o option) error {
 // range. It makes no system call; [Control], [Apply] and the helpers run
 // the same check before touching a socket, so they never half-apply a list
 // that holds an unsupported option.
-func Supported(o Option) error { return validate(o.option()) }
+func Supported(o Option) error { return validate(unwrap([]Option{o})[0]) }
 
 // keepAliveSecs resolves a keepalive duration the way net does: zero is
 // the default, negative means leave unchanged (-1), and a positive value
@@ -438,7 +439,9 @@ func userTimeoutMillis(d time.Duration) int {
 func unwrap(opts []Option) []option {
 	list := make([]option, len(opts))
 	for i, o := range opts {
-		list[i] = o.option()
+		if o != nil { // a nil Option stays the zero option, which validate refuses
+			list[i] = o.option()
+		}
 	}
 	return list
 }
@@ -685,7 +688,7 @@ func Get(c syscall.Conn) (Settings, error) {
 // splitAfter returns the options that net overwrites after Control.
 func splitAfter(opts []Option) (before, after []Option) {
 	for _, o := range opts {
-		if o.option().phase() == AfterConnect {
+		if PhaseOf(o) == AfterConnect {
 			after = append(after, o)
 		} else {
 			before = append(before, o)
@@ -722,9 +725,14 @@ func Listen(ctx context.Context, network, address string, opts ...Option) (*List
 
 // NewListener wraps l so that Accept applies the [AfterConnect] options of
 // opts to each accepted connection; it ignores the other options, which
-// belong in the Control of whatever created l. If the options fail on a
-// connection, Accept closes it and returns the error, so no connection is
-// handed out without its options; the listener stays open.
+// belong in the Control of whatever created l. It does not check opts:
+// Accept reports a bad one.
+//
+// If the options fail on a connection, Accept closes that connection and
+// returns the error, so none is handed out without its options; the
+// listener stays open. The error is a [net.Error] whose Temporary method
+// reports true, so accept loops such as [net/http.Server.Serve] back off
+// and keep serving instead of returning.
 func NewListener(l net.Listener, opts ...Option) *Listener {
 	_, after := splitAfter(opts)
 	return &Listener{Listener: l, after: after}
@@ -750,17 +758,37 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 	if err := applyConn(c, l.after); err != nil {
 		c.Close()
-		return nil, err
+		return nil, acceptError{err}
 	}
 	return c, nil
 }
 
-// applyConn applies after-connect options to a new connection.
+// acceptError marks a failure that concerns one accepted connection, not
+// the listener. Temporary is deprecated in net, but it is what
+// net/http.Server and most accept loops test to decide whether to go on.
+type acceptError struct{ err error }
+
+func (e acceptError) Error() string   { return e.err.Error() }
+func (e acceptError) Unwrap() error   { return e.err }
+func (e acceptError) Timeout() bool   { return false }
+func (e acceptError) Temporary() bool { return true }
+
+// applyConn applies after-connect options to a new connection. A wrapper
+// such as *tls.Conn has no SyscallConn but hands out the connection it
+// wraps through NetConn, which is where the options belong.
 func applyConn(c net.Conn, opts []Option) error {
 	if len(opts) == 0 {
 		return nil
 	}
 	sc, ok := c.(syscall.Conn)
+	for i := 0; !ok && i < 8; i++ { // bounded: wrappers could form a cycle
+		w, isWrapper := c.(interface{ NetConn() net.Conn })
+		if !isWrapper {
+			break
+		}
+		c = w.NetConn()
+		sc, ok = c.(syscall.Conn)
+	}
 	if !ok {
 		return opError("set", c, fmt.Errorf("sockopt: %T has no SyscallConn: %w", c, ErrNotApplicable))
 	}

@@ -1131,3 +1131,39 @@ func TestUnixSocket(t *testing.T) {
 		t.Errorf("Apply(NoDelay) on AF_UNIX = %v, want ErrNotApplicable", err)
 	}
 }
+
+// netConnWrapper hides SyscallConn the way *tls.Conn does, and exposes the
+// wrapped conn through NetConn.
+type netConnWrapper struct{ net.Conn }
+
+func (w netConnWrapper) NetConn() net.Conn { return w.Conn }
+
+type wrappingListener struct{ net.Listener }
+
+func (l wrappingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return netConnWrapper{c}, nil
+}
+
+// NewListener reaches the socket of a wrapped conn through NetConn, so it
+// works over tls.NewListener.
+func TestNewListenerUnwrapsNetConn(t *testing.T) {
+	t.Parallel()
+	nl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := sockopt.NewListener(wrappingListener{nl}, sockopt.NoDelay(false))
+	t.Cleanup(func() { l.Close() })
+	_, a := dialPair(t, l)
+	w, ok := a.(netConnWrapper)
+	if !ok {
+		t.Fatalf("Accept returned %T, want the wrapper itself", a)
+	}
+	if raw(t, w.Conn.(syscall.Conn)).NoDelay {
+		t.Error("TCP_NODELAY still 1 on the wrapped conn")
+	}
+}

@@ -295,6 +295,12 @@ func TestNewListenerAcceptError(t *testing.T) {
 			if c != nil {
 				t.Errorf("Accept() returned a conn with error %v", err)
 			}
+			// A per-connection failure must not stop accept loops that
+			// test Temporary, as net/http.Server does.
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Temporary() || ne.Timeout() {
+				t.Errorf("Accept() error %v: want a net.Error with Temporary() true", err)
+			}
 			// The rejected conn was closed: the peer sees EOF at once.
 			client.SetReadDeadline(time.Now().Add(10 * time.Second))
 			if _, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
