@@ -163,12 +163,12 @@ func TestIdleTimeout(t *testing.T) {
 		prefix []byte        // sent first
 		echoed int           // bytes echoed before the cut
 	}{
-		// One byte per second, scaled down 5 times: 200 ms apart,
-		// against a 100 ms IdleTimeout.
-		{name: "raw trickle", idle: 100 * time.Millisecond, tick: 200 * time.Millisecond, echoed: 1},
-		// A slowloris: a header for 100 bytes, then a byte every 20 ms,
-		// well inside IdleTimeout, but the message is never complete.
-		{name: "framed trickle", framed: true, idle: 300 * time.Millisecond, tick: 20 * time.Millisecond, prefix: []byte{0, 0, 0, 100}},
+		// One byte per second, scaled down: 500 ms apart against a
+		// 100 ms IdleTimeout. Only the first byte is echoed.
+		{name: "raw trickle", idle: 100 * time.Millisecond, tick: 500 * time.Millisecond, echoed: 1},
+		// A slowloris: a header for 1,000 bytes, then a byte every 20
+		// ms, well inside IdleTimeout, but the message never completes.
+		{name: "framed trickle", framed: true, idle: 300 * time.Millisecond, tick: 20 * time.Millisecond, prefix: []byte{0, 0, 3, 232}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,8 +220,9 @@ func TestIdleTimeout(t *testing.T) {
 // TestFramedHugeHeader sends a header claiming 4 GiB - 1: the server must
 // close that connection and log why, without allocating for the claim, and
 // keep serving another client.
+//
+// Not parallel: it measures the heap.
 func TestFramedHugeHeader(t *testing.T) {
-	t.Parallel()
 	logger, logs := newLogger()
 	s := &echo.Server{Framed: true, Logger: logger}
 	addr := echo.Start(t, s)
@@ -304,6 +305,7 @@ func TestMaxConns(t *testing.T) {
 
 	// Dial the extras in waves, 100 open at a time, so the test needs
 	// few descriptors.
+	flood := time.Now()
 	for wave := range extra / 100 {
 		var g group
 		for i := range 100 {
@@ -334,8 +336,9 @@ func TestMaxConns(t *testing.T) {
 	if st.RejectedConns != extra || st.TotalConns != max {
 		t.Errorf("rejected %d, served %d; want %d, %d", st.RejectedConns, st.TotalConns, extra, max)
 	}
-	if n := len(logs.lines("level=WARN", "connection limit reached")); n < 1 || n > 5 {
-		t.Errorf("%d connection-limit log lines for %d rejections, want a few (at most one a second)", n, extra)
+	maxLines := 1 + int(time.Since(flood)/time.Second)
+	if n := len(logs.lines("level=WARN", "connection limit reached")); n < 1 || n > maxLines {
+		t.Errorf("%d connection-limit log lines for %d rejections, want 1 to %d (at most one a second)", n, extra, maxLines)
 	}
 
 	held[0].Close()
