@@ -14,7 +14,8 @@ import (
 // The Unix half shared by Linux and the other Unix systems. What differs
 // between them is the option numbers, kept in a sysConsts value per OS
 // (sockopt_linux.go, sockopt_darwin.go, ...), and how a buffer request
-// maps to what the kernel reports (bufferExpect and bufferHint).
+// maps to what the kernel reports (bufferClamp and bufferHint, in
+// sockopt_linux.go and sockopt_unix.go).
 
 // sysConsts holds the option numbers of one OS; -1 marks an option the
 // OS (or x/sys for it) does not have.

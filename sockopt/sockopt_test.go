@@ -296,8 +296,12 @@ func TestNewListenerAcceptError(t *testing.T) {
 				t.Errorf("Accept() returned a conn with error %v", err)
 			}
 			// A per-connection failure must not stop accept loops that
-			// test Temporary, as net/http.Server does.
-			var ne net.Error
+			// test Temporary, as net/http.Server does. (An anonymous
+			// interface: net.Error.Temporary is deprecated for callers.)
+			var ne interface {
+				net.Error
+				Temporary() bool
+			}
 			if !errors.As(err, &ne) || !ne.Temporary() || ne.Timeout() {
 				t.Errorf("Accept() error %v: want a net.Error with Temporary() true", err)
 			}
