@@ -4,6 +4,7 @@ package sockopt
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"time"
@@ -108,6 +109,18 @@ func getInt(fd uintptr, level, name int) (int, error) {
 }
 
 func sysSet(fd uintptr, si sockInfo, o option) error {
+	err := sysSetOption(fd, o)
+	// Linux's MPTCP sockets implement only some TCP-level options and
+	// answer ENOPROTOOPT or EOPNOTSUPP for the others (TCP_USER_TIMEOUT on
+	// Linux 6.18, for one). Say so, keeping the errno: the caller can
+	// match errors.ErrUnsupported, and the same option works on TCP.
+	if o.tcpOnly() && (errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.EOPNOTSUPP)) && isMPTCP(fd) {
+		return fmt.Errorf("%w on MPTCP sockets: %w", errors.ErrUnsupported, err)
+	}
+	return err
+}
+
+func sysSetOption(fd uintptr, o option) error {
 	c := &consts
 	switch o.kind {
 	case kindReuseAddr:
