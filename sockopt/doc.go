@@ -50,8 +50,10 @@
 // listener is then plain TCP. Control is stateless and idempotent, so the
 // second call leaves the same state as one. Linux 6.18 refuses some TCP
 // options on MPTCP sockets (TCP_USER_TIMEOUT, for one), so a listener with
-// [UserTimeout] in its Control ends up plain TCP. Get leaves a field zero
-// when an MPTCP socket cannot report it.
+// [UserTimeout] in its Control ends up plain TCP. On an MPTCP connection
+// (both ends MPTCP, as with GODEBUG=multipathtcp=1 for dialers) such an
+// option fails with an error matching [errors.ErrUnsupported] that keeps
+// the errno. Get leaves a field zero when an MPTCP socket cannot report it.
 //
 // # Reading back, and buffer sizes
 //

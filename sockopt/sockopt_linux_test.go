@@ -1187,3 +1187,38 @@ func TestNewListenerUnwrapsNetConn(t *testing.T) {
 		t.Error("TCP_NODELAY still 1 on the wrapped conn")
 	}
 }
+
+// On an MPTCP connection Linux refuses some TCP options; the error says so
+// with errors.ErrUnsupported and keeps the errno, and the other options of
+// the call are still set.
+func TestMPTCPConnUnsupported(t *testing.T) {
+	t.Parallel()
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(true)
+	l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(true)
+	c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	acceptOne(t, l)
+	if ok, _ := c.(*net.TCPConn).MultipathTCP(); !ok {
+		t.Skip("skipping: connection is not MPTCP on this kernel")
+	}
+	err = sockopt.Apply(c.(syscall.Conn), sockopt.UserTimeout(time.Second), sockopt.NoDelay(false))
+	if err == nil {
+		t.Skip("skipping: this kernel supports TCP_USER_TIMEOUT on MPTCP")
+	}
+	if !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, syscall.ENOPROTOOPT) || !strings.Contains(err.Error(), "UserTimeout(1s)") {
+		t.Fatalf("Apply(UserTimeout) on MPTCP = %v, want ErrUnsupported and ENOPROTOOPT naming the option", err)
+	}
+	if raw(t, c.(syscall.Conn)).NoDelay {
+		t.Error("NoDelay(false) was not applied beside the refused option")
+	}
+}
