@@ -298,15 +298,15 @@ func (r *Reader) readPayload() ([]byte, error) {
 		}
 		// Read straight into the destination, and never past the
 		// frame: the next header is read through the buffer.
+		dst := r.big[len(r.big):min(need, cap(r.big))]
 		var n int
 		var err error
 		for range maxEmptyReads {
-			n, err = r.src.Read(r.big[len(r.big):min(need, cap(r.big))])
-			if n != 0 || err != nil {
+			if n, err = r.src.Read(dst); n != 0 || err != nil {
 				break
 			}
 		}
-		if n < 0 || len(r.big)+n > cap(r.big) {
+		if n < 0 || n > len(dst) {
 			r.err = errNegativeRead
 			return nil, r.err
 		}
@@ -314,8 +314,12 @@ func (r *Reader) readPayload() ([]byte, error) {
 		if n == 0 && err == nil {
 			err = io.ErrNoProgress
 		}
-		if err != nil && len(r.big) < need {
-			return nil, r.payloadErr(err, len(r.big))
+		if err != nil {
+			if len(r.big) < need {
+				return nil, r.payloadErr(err, len(r.big))
+			}
+			// The frame is whole; the error is for the next call.
+			r.rerr = err
 		}
 	}
 	msg := r.big

@@ -268,9 +268,21 @@ func (w *Writer) written() {
 	w.buf = (*w.bufp)[:0]
 }
 
-// failed keeps the unwritten bytes, in order, as the new buffer contents
-// and decides whether the error is sticky.
+// failed decides whether err is sticky and, if it is not (a timeout),
+// keeps the unwritten bytes, in order, as the new buffer contents so the
+// next write sends them first. After a sticky error they could never be
+// sent, so the buffer goes back to the pools.
 func (w *Writer) failed(err error, rest ...[]byte) error {
+	defer func() {
+		clear(w.store)
+		w.vec = nil
+	}()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		w.err = err
+		putBuf(w.bufp)
+		w.bufp, w.buf = nil, nil
+		return err
+	}
 	total := 0
 	for _, b := range rest {
 		total += len(b)
@@ -284,11 +296,6 @@ func (w *Writer) failed(err error, rest ...[]byte) error {
 	}
 	putBuf(w.bufp)
 	w.bufp, w.buf = p, nb
-	clear(w.store)
-	w.vec = nil
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		w.err = err
-	}
 	return err
 }
 
