@@ -20,16 +20,16 @@ import (
 var ErrServerClosed = errors.New("echo: server closed")
 
 // Defaults applied when the corresponding [Server] or [PacketServer] field is
-// zero. A negative field disables the limit instead.
+// zero. A negative timeout disables the limit instead.
 const (
 	// DefaultIdleTimeout is the [Server.IdleTimeout] used when it is zero.
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultWriteTimeout is the [Server.WriteTimeout] used when it is zero.
 	DefaultWriteTimeout = 30 * time.Second
 	// DefaultMaxDatagramSize is the [PacketServer.MaxDatagramSize] used when
-	// it is zero: the largest UDP payload an IPv4 or IPv6 header can carry
-	// (65,535 minus the 8-byte UDP header is 65,527; over IPv4 the IP header
-	// lowers it to 65,507), rounded up so that no datagram is ever cut.
+	// it is not positive: more than any UDP payload can be (65,507 bytes
+	// over IPv4, 65,527 over IPv6 without jumbograms), so by default no
+	// datagram is too large.
 	DefaultMaxDatagramSize = 65535
 )
 
@@ -176,7 +176,8 @@ type Server struct {
 
 	// MaxMessageSize is the largest framed message accepted; zero means
 	// [frame.DefaultMaxSize] (16 MiB). A header claiming more closes the
-	// connection with a logged error before any payload is read or buffered.
+	// connection, with a warning logged, before any payload is read or
+	// buffered.
 	// It overrides any [frame.WithMaxSize] in FrameOptions.
 	MaxMessageSize int
 
@@ -236,10 +237,10 @@ type Server struct {
 }
 
 // Listen binds Network and Address (applying Options and DualStack) and
-// returns the listener without serving it, so that a caller can read its address before
-// calling [Server.Serve]. The listener is tracked: Shutdown and Close close
-// it even if Serve is never called. After Shutdown or Close, Listen returns
-// [ErrServerClosed].
+// returns the listener without serving it, so that a caller can read its
+// address before calling [Server.Serve]. The listener is tracked: Shutdown
+// and Close close it even if Serve is never called. After Shutdown or
+// Close, Listen returns [ErrServerClosed].
 func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 	network := s.Network
 	if network == "" {
@@ -266,8 +267,8 @@ func (s *Server) listen(ctx context.Context, network, address string, dual bool)
 
 // Serve accepts connections on l and serves each in its own goroutine. It
 // always returns a non-nil error and closes l: [ErrServerClosed] after
-// Shutdown or Close, otherwise the error that stopped Accept. Accept errors
-// that pass with time, such as EMFILE when the process runs out of file
+// Shutdown or Close, otherwise the Accept error that stopped it (a listener
+// closed elsewhere, or broken). Accept errors that pass with time, such as EMFILE when the process runs out of file
 // descriptors, are logged and retried after a pause that starts at 5 ms and
 // doubles up to 1 s, as net/http.Server does; the pause ends early on
 // Shutdown or Close.
@@ -327,7 +328,7 @@ func (s *Server) Addr() net.Addr {
 // then lets each connection finish what it has read. Every byte or complete
 // message the server has read is echoed back; then the server half-closes
 // the connection, so the client reads EOF after the last reply, and closes
-// it once the client has closed too (or after a short linger). Input that
+// it once the client has closed too (or after 2 s). Input that
 // the server had not read when Shutdown began is not echoed. Shutdown
 // returns nil when every connection is closed. If ctx ends first, it closes
 // the remaining connections at once and returns ctx.Err(). After Shutdown,

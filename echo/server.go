@@ -168,7 +168,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			s.logger().Warn("echo: connection limit reached; closing new connections",
 				"max_conns", s.MaxConns, "rejected", n, "remote", nc.RemoteAddr())
 		}
-	default: // shutting down
+	default: // refused: shutting down
 		nc.Close()
 	}
 }
@@ -177,7 +177,7 @@ func (s *Server) serveConn(nc net.Conn) {
 const (
 	tracked = iota
 	overLimit
-	closed
+	refused
 )
 
 // trackConn adds or removes c from the connections Shutdown waits for.
@@ -190,7 +190,7 @@ func (s *Server) trackConn(c *conn, add bool) int {
 	defer s.mu.Unlock()
 	if add {
 		if s.shuttingDown() {
-			return closed
+			return refused
 		}
 		if s.MaxConns > 0 && len(s.conns) >= s.MaxConns {
 			return overLimit
