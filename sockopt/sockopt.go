@@ -188,7 +188,7 @@ func (o option) tcpOnly() bool {
 }
 
 // PhaseOf returns the phase in which o takes effect.
-func PhaseOf(o Option) Phase { return unwrap([]Option{o})[0].phase() }
+func PhaseOf(o Option) Phase { return get(o).phase() }
 
 // ReuseAddr sets SO_REUSEADDR, which on Unix lets a listener bind a port
 // that connections in TIME_WAIT still use (socket(7)). net already sets it
@@ -381,7 +381,7 @@ func validate(o option) error {
 			err = fmt.Errorf("count %d outside 1..%d: %w", o.ka.Count, maxKeepAliveCnt, ErrRange)
 		}
 	case 0:
-		// A nil Option (see unwrap) has no name to report.
+		// A nil Option (see get) has no name to report.
 		return errors.New("sockopt: nil Option")
 	}
 	if err == nil {
@@ -399,7 +399,7 @@ func validate(o option) error {
 // range. It makes no system call; [Control], [Apply] and the helpers run
 // the same check before touching a socket, so they never half-apply a list
 // that holds an unsupported option.
-func Supported(o Option) error { return validate(unwrap([]Option{o})[0]) }
+func Supported(o Option) error { return validate(get(o)) }
 
 // keepAliveSecs resolves a keepalive duration the way net does: zero is
 // the default, negative means leave unchanged (-1), and a positive value
@@ -436,14 +436,13 @@ func userTimeoutMillis(d time.Duration) int {
 	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-func unwrap(opts []Option) []option {
-	list := make([]option, len(opts))
-	for i, o := range opts {
-		if o != nil { // a nil Option stays the zero option, which validate refuses
-			list[i] = o.option()
-		}
+// get returns the option behind o; a nil Option becomes the zero option,
+// which validate refuses.
+func get(o Option) option {
+	if o == nil {
+		return option{}
 	}
-	return list
+	return o.option()
 }
 
 // set sets opts, already validated, on the socket behind rc in one
@@ -451,7 +450,7 @@ func unwrap(opts []Option) []option {
 // phase or for the wrong kind of socket is an error; otherwise (Control)
 // an inapplicable option is skipped. All checks run before the first
 // setsockopt, so a failed check leaves the socket untouched.
-func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []option) error {
+func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []Option) error {
 	if len(opts) == 0 {
 		return nil
 	}
@@ -459,7 +458,8 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []option) error 
 	// family, type or state: a plain buffer or linger change then costs
 	// one setsockopt (plus the read-back of a buffer), as in net.
 	var needInfo, needBound bool
-	for _, o := range opts {
+	for _, opt := range opts {
+		o := get(opt)
 		needInfo = needInfo || o.tcpOnly() || o.kind == kindV6Only
 		needBound = needBound || strict && o.phase() == BeforeBind
 	}
@@ -483,22 +483,25 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []option) error 
 				}
 			}
 		}
-		todo := make([]option, 0, len(opts))
-		for _, o := range opts {
+		// Two passes, so that a refused option leaves the socket untouched.
+		skip := false
+		for _, opt := range opts {
+			o := get(opt)
 			err := applicable(o, si, strict)
 			if err == errSkip {
-				continue
-			}
-			if err != nil {
+				skip = true
+			} else if err != nil {
 				errs = append(errs, &OptionError{Option: o, Err: err})
-				continue
 			}
-			todo = append(todo, o)
 		}
 		if len(errs) > 0 {
 			return
 		}
-		for _, o := range todo {
+		for _, opt := range opts {
+			o := get(opt)
+			if skip && applicable(o, si, strict) != nil {
+				continue
+			}
 			if err := sysSet(fd, si, o); err != nil {
 				errs = append(errs, &OptionError{Option: o, Err: err})
 			}
@@ -519,11 +522,11 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []option) error 
 func knownInfo(c syscall.Conn) *sockInfo {
 	switch c := c.(type) {
 	case *net.TCPConn:
-		return &sockInfo{family: 6, stream: true, port: 1}
+		return &tcpConnInfo
 	case *net.TCPListener:
-		return &sockInfo{family: 6, stream: true, listening: true, port: 1}
+		return &tcpListenerInfo
 	case *net.UDPConn:
-		return &sockInfo{family: 6, port: 1}
+		return &udpConnInfo
 	case *Listener:
 		if sc, ok := c.Listener.(syscall.Conn); ok {
 			return knownInfo(sc)
@@ -531,6 +534,13 @@ func knownInfo(c syscall.Conn) *sockInfo {
 	}
 	return nil
 }
+
+// Read-only; set copies them.
+var (
+	tcpConnInfo     = sockInfo{family: 6, stream: true, port: 1}
+	tcpListenerInfo = sockInfo{family: 6, stream: true, listening: true, port: 1}
+	udpConnInfo     = sockInfo{family: 6, port: 1}
+)
 
 var errSkip = errors.New("skip")
 
@@ -575,7 +585,7 @@ var _ syscall.Conn = (*Listener)(nil)
 //
 // Compose with a Control of your own through [Chain].
 func Control(opts ...Option) func(network, address string, c syscall.RawConn) error {
-	list := unwrap(opts)
+	list := append([]Option(nil), opts...) // the caller may reuse opts
 	// Validation depends only on the options, so it runs once here; the
 	// returned function keeps no other state.
 	verr := validateAll(list)
@@ -621,22 +631,21 @@ func Apply(c syscall.Conn, opts ...Option) error {
 	if len(opts) == 0 {
 		return nil
 	}
-	list := unwrap(opts)
-	err := validateAll(list)
+	err := validateAll(opts)
 	if err == nil {
 		var rc syscall.RawConn
 		rc, err = c.SyscallConn()
 		if err == nil {
-			err = set(rc, true, knownInfo(c), list)
+			err = set(rc, true, knownInfo(c), opts)
 		}
 	}
 	return opError("set", c, err)
 }
 
-func validateAll(opts []option) error {
+func validateAll(opts []Option) error {
 	var errs []error
 	for _, o := range opts {
-		if err := validate(o); err != nil {
+		if err := validate(get(o)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -711,7 +720,7 @@ type Listener struct {
 // accepted connection. Every option is checked before the socket is
 // created.
 func Listen(ctx context.Context, network, address string, opts ...Option) (*Listener, error) {
-	if err := validateAll(unwrap(opts)); err != nil {
+	if err := validateAll(opts); err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
 	before, after := splitAfter(opts)
@@ -812,7 +821,7 @@ type Dialer struct {
 // connection. If an option fails, the connection is closed and the error
 // returned. Every option is checked before the socket is created.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	if err := validateAll(unwrap(d.Options)); err != nil {
+	if err := validateAll(d.Options); err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	before, after := splitAfter(d.Options)
