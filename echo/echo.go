@@ -231,6 +231,7 @@ type Server struct {
 	mu        sync.Mutex
 	addr      net.Addr // of the first listener tracked
 	listeners map[*trackedListener]struct{}
+	bound     map[net.Listener]*trackedListener // by Listen, for Serve
 	conns     map[*conn]struct{}
 	done      chan struct{} // closed by Shutdown and Close: ends Accept pauses
 	connsDone chan struct{} // closed when shutting down and no conn is left
@@ -262,7 +263,16 @@ func (s *Server) listen(ctx context.Context, network, address string, dual bool)
 		tl.Close()
 		return nil, ErrServerClosed
 	}
-	return tl, nil
+	s.mu.Lock()
+	if s.bound == nil {
+		s.bound = make(map[net.Listener]*trackedListener)
+	}
+	s.bound[l] = tl
+	s.mu.Unlock()
+	// The caller gets the listener itself, not the wrapper, so that it
+	// keeps its type: a *dualstack.Listener's Mode, a socket to read
+	// options from.
+	return l, nil
 }
 
 // Serve accepts connections on l and serves each in its own goroutine. It
@@ -273,8 +283,8 @@ func (s *Server) listen(ctx context.Context, network, address string, dual bool)
 // doubles up to 1 s, as net/http.Server does; the pause ends early on
 // Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	tl, ok := l.(*trackedListener)
-	if !ok {
+	tl := s.boundBy(l)
+	if tl == nil {
 		tl = &trackedListener{Listener: l}
 	}
 	defer tl.Close()
@@ -411,9 +421,10 @@ type PacketServer struct {
 	mu          sync.Mutex
 	addr        net.Addr
 	pcs         map[*trackedPacketConn]struct{}
-	serving     int           // Serve loops running
-	done        chan struct{} // closed by Shutdown and Close: ends read-error pauses
-	servingDone chan struct{} // closed when shutting down and serving is 0
+	bound       map[net.PacketConn]*trackedPacketConn // by Listen, for Serve
+	serving     int                                   // Serve loops running
+	done        chan struct{}                         // closed by Shutdown and Close: ends read-error pauses
+	servingDone chan struct{}                         // closed when shutting down and serving is 0
 }
 
 // Listen binds Network and Address (applying DualStack) and returns the
@@ -441,7 +452,13 @@ func (s *PacketServer) listen(ctx context.Context, network, address string, dual
 		tp.Close()
 		return nil, ErrServerClosed
 	}
-	return tp, nil
+	s.mu.Lock()
+	if s.bound == nil {
+		s.bound = make(map[net.PacketConn]*trackedPacketConn)
+	}
+	s.bound[pc] = tp
+	s.mu.Unlock()
+	return pc, nil // itself, not the wrapper: see Server.listen
 }
 
 // Serve reads datagrams from pc and echoes each to its sender, until
@@ -451,8 +468,8 @@ func (s *PacketServer) listen(ctx context.Context, network, address string, dual
 // reply, ENOBUFS) are logged, at most once a second, and reading goes on
 // after a pause that starts at 5 ms and doubles up to 1 s.
 func (s *PacketServer) Serve(pc net.PacketConn) error {
-	tp, ok := pc.(*trackedPacketConn)
-	if !ok {
+	tp := s.boundBy(pc)
+	if tp == nil {
 		tp = &trackedPacketConn{PacketConn: pc}
 	}
 	defer tp.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +33,18 @@ type trackedListener struct {
 func (l *trackedListener) Close() error {
 	l.once.Do(func() { l.err = l.Listener.Close() })
 	return l.err
+}
+
+// boundBy returns the wrapper Listen made for l, or nil if l did not come
+// from Listen. Only a comparable l can be a map key; Listen's listeners
+// are all pointers.
+func (s *Server) boundBy(l net.Listener) *trackedListener {
+	if t := reflect.TypeOf(l); t == nil || !t.Comparable() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bound[l]
 }
 
 func (s *Server) logger() *slog.Logger {

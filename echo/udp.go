@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -24,6 +25,17 @@ type trackedPacketConn struct {
 func (p *trackedPacketConn) Close() error {
 	p.once.Do(func() { p.err = p.PacketConn.Close() })
 	return p.err
+}
+
+// boundBy returns the wrapper Listen made for pc, or nil; see
+// Server.boundBy.
+func (s *PacketServer) boundBy(pc net.PacketConn) *trackedPacketConn {
+	if t := reflect.TypeOf(pc); t == nil || !t.Comparable() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bound[pc]
 }
 
 func (s *PacketServer) logger() *slog.Logger {
