@@ -139,6 +139,11 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if c.r.ready() {
+		// The next message is already buffered: no read to
+		// interrupt, so skip the deadline work.
+		return c.r.ReadMessage()
+	}
 	c.dmu.Lock()
 	user := c.rdl
 	c.dmu.Unlock()

@@ -400,3 +400,50 @@ func TestConnSendTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestConnRelease: a Conn that is idle after Release holds no buffer, and
+// the next exchange works.
+func TestConnRelease(t *testing.T) {
+	t.Parallel()
+	client, server := tcpPair(t)
+	a, b := frame.NewConn(client), frame.NewConn(server)
+	ctx := context.Background()
+	for i := range 3 {
+		if err := a.Send(ctx, payload(uint64(i), 100000)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := b.Recv(ctx); err != nil || len(m) != 100000 {
+			t.Fatalf("Recv = %d bytes, %v", len(m), err)
+		}
+		a.Release()
+		b.Release()
+		if n := a.HeldBytes() + b.HeldBytes(); n != 0 {
+			t.Fatalf("after Release: holding %d bytes, want 0", n)
+		}
+	}
+}
+
+// TestConnRecvBuffered: messages that arrived together are returned
+// without touching the deadline, even with a context that can be
+// cancelled, and a cancelled context still wins.
+func TestConnRecvBuffered(t *testing.T) {
+	t.Parallel()
+	client, server := tcpPair(t)
+	b := frame.NewConn(server)
+	if err := frame.SendMessages(client, []byte("one"), []byte("two"), []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, want := range []string{"one", "two"} {
+		if m, err := b.Recv(ctx); err != nil || string(m) != want {
+			t.Fatalf("Recv = %q, %v; want %q", m, err, want)
+		}
+	}
+	cancel()
+	if _, err := b.Recv(ctx); err != context.Canceled {
+		t.Fatalf("Recv with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	if m, err := b.Recv(context.Background()); err != nil || string(m) != "three" {
+		t.Fatalf("Recv = %q, %v; want \"three\"", m, err)
+	}
+}

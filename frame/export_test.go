@@ -20,3 +20,12 @@ func (w *Writer) HeldBytes() int {
 	}
 	return cap(*w.bufp)
 }
+
+// HeldBytes reports the buffer capacity c holds on both sides.
+func (c *Conn) HeldBytes() int {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.r.HeldBytes() + c.w.HeldBytes()
+}

@@ -17,7 +17,11 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 
 // A Reader reads frames from an [io.Reader] through a buffer, so one read
 // system call can yield many small messages, while large payloads are read
-// straight into their destination.
+// straight into their destination. The buffer is taken on the first read,
+// starts at 4 KiB and doubles up to 64 KiB while reads keep filling it (see
+// [WithBufferSize]); a large payload gets a buffer of its own from a pool,
+// reused while large messages follow one another and returned at the first
+// small one, so a burst does not pin memory.
 //
 // A Reader keeps the state of a frame in progress across calls: after an
 // error from the underlying reader, such as a deadline or a
@@ -127,6 +131,19 @@ func (r *Reader) Messages() iter.Seq2[[]byte, error] {
 			}
 		}
 	}
+}
+
+// ready reports whether the next ReadMessage can return a message (or a
+// header error) from what is buffered, without reading.
+func (r *Reader) ready() bool {
+	if r.err != nil || r.discard > 0 || r.bigp != nil {
+		return r.err != nil
+	}
+	if r.inFrame {
+		return r.w-r.r >= r.need
+	}
+	n, hl, err := r.cfg.header.ParseLength(r.buf[r.r:r.w])
+	return err != nil || (hl > 0 && (n > uint64(r.cfg.max) || uint64(r.w-r.r-hl) >= n))
 }
 
 // Buffered returns the number of bytes read from the underlying reader

@@ -560,6 +560,18 @@ func TestReadAllocs(t *testing.T) {
 			if allocs != 0 {
 				t.Errorf("ReadMessage of %d bytes: %v allocs/op, want 0", n, allocs)
 			}
+			// An idle connection releases its buffers between
+			// messages and takes them back from the pools.
+			allocs = testing.AllocsPerRun(200, func() {
+				if _, err := r.ReadMessage(); err == io.EOF {
+					src.Reset(stream)
+					r.ReadMessage()
+				}
+				r.Release()
+			})
+			if allocs != 0 {
+				t.Errorf("ReadMessage+Release of %d bytes: %v allocs/op, want 0", n, allocs)
+			}
 		})
 	}
 }

@@ -350,6 +350,18 @@ func TestWriteAllocs(t *testing.T) {
 				t.Errorf("WriteMessage of %d bytes: %v allocs/op, want 0", n, allocs)
 			}
 			allocs = testing.AllocsPerRun(200, func() {
+				if err := w.WriteMessage(msg); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				w.Release()
+			})
+			if allocs != 0 {
+				t.Errorf("WriteMessage+Flush+Release of %d bytes: %v allocs/op, want 0", n, allocs)
+			}
+			allocs = testing.AllocsPerRun(200, func() {
 				if err := frame.SendMessage(io.Discard, msg); err != nil {
 					t.Fatal(err)
 				}
