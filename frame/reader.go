@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 )
 
 // maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
@@ -74,6 +75,16 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 // later call returns the same error. Other errors from the underlying
 // reader are returned once, and the next call resumes the frame.
 func (r *Reader) ReadMessage() ([]byte, error) {
+	if err := r.next(); err != nil {
+		return nil, err
+	}
+	return r.readPayload()
+}
+
+// next does everything before the payload of the next frame: it recycles
+// the last large buffer, reports a sticky error, skips an oversize payload
+// being discarded and reads the header.
+func (r *Reader) next() error {
 	if r.lastp != nil {
 		// A stream of large messages reuses one buffer; the first
 		// small message gives it back (see take).
@@ -81,35 +92,95 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 		r.spare, r.lastp = r.lastp, nil
 	}
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
 	if r.discard > 0 {
 		if err := r.skip(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if !r.inFrame {
-		if err := r.readHeader(); err != nil {
-			return nil, err
-		}
+		return r.readHeader()
 	}
-	return r.readPayload()
+	return nil
 }
 
 // AppendMessage reads the next frame like [Reader.ReadMessage] and appends
 // its payload to dst, returning the extended slice: the form for a caller
-// that keeps messages in memory it owns. On error dst is returned
-// unchanged.
+// that keeps messages in memory it owns. A payload too large for the
+// Reader's buffer is read straight into dst, without an intermediate
+// copy, when dst has the capacity (pass buf[:0] to reuse a buffer); dst
+// grows as bytes arrive, never by more than the bytes received so far
+// (at least 64 KiB at a time), so a lying header cannot make it allocate.
+// On error dst is returned unchanged, and a frame in progress resumes on
+// the next call of either read method.
 func (r *Reader) AppendMessage(dst []byte) ([]byte, error) {
-	msg, err := r.ReadMessage()
-	if err != nil {
+	if err := r.next(); err != nil {
 		return dst, err
 	}
 	if dst == nil {
 		// Keep "empty, non-nil" for a zero-length message.
 		dst = []byte{}
 	}
-	return append(dst, msg...), nil
+	if r.bigp != nil || r.need <= max(len(r.buf), r.cfg.bufSize) || r.w-r.r >= r.need {
+		msg, err := r.readPayload()
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, msg...), nil
+	}
+	return r.readInto(dst)
+}
+
+// readInto reads the payload of the frame in progress, too large for the
+// buffer and not started, straight into dst's spare capacity.
+func (r *Reader) readInto(dst []byte) ([]byte, error) {
+	start, need := len(dst), r.need
+	dst = append(dst, r.buf[r.r:r.w]...)
+	r.r, r.w = 0, 0
+	for len(dst)-start < need {
+		if len(dst) == cap(dst) {
+			got := len(dst) - start
+			dst = slices.Grow(dst, min(need-got, max(got, trustedChunk)))
+		}
+		seg := dst[len(dst):min(cap(dst), start+need)]
+		var n int
+		var err error
+		if r.rerr != nil {
+			err, r.rerr = r.rerr, nil
+		} else {
+			for range maxEmptyReads {
+				if n, err = r.src.Read(seg); n != 0 || err != nil {
+					break
+				}
+			}
+			if n < 0 || n > len(seg) {
+				r.err = errNegativeRead
+				return dst[:start], r.err
+			}
+			if n == 0 && err == nil {
+				err = io.ErrNoProgress
+			}
+		}
+		dst = dst[:len(dst)+n]
+		if err != nil {
+			if len(dst)-start == need {
+				r.rerr = err // the frame is whole; the error is for the next call
+				break
+			}
+			got := dst[start:]
+			if err == io.EOF {
+				return dst[:start], r.payloadErr(err, len(got)) // sticky: nothing to resume
+			}
+			// Keep what arrived in a buffer of our own, so that the
+			// frame resumes whatever the next call passes.
+			p := getBuf(min(need, max(len(got), trustedChunk)))
+			r.bigp, r.big = p, append((*p)[:0], got...)
+			return dst[:start], r.payloadErr(err, len(got))
+		}
+	}
+	r.inFrame = false
+	return dst, nil
 }
 
 // Messages returns an iterator over the payloads that ReadMessage returns,

@@ -575,3 +575,25 @@ func TestReadAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendMessageReadsIntoDst: a large payload goes straight into the
+// caller's buffer: the Reader takes no payload buffer of its own, and a
+// buffer with room is used in place.
+func TestAppendMessageReadsIntoDst(t *testing.T) {
+	t.Parallel()
+	msgs := [][]byte{payload(1, 1<<20), payload(2, 300000), []byte("small")}
+	r := frame.NewReader(iotest.HalfReader(bytes.NewReader(encode(t, frame.Uint32BE, msgs...))))
+	buf := make([]byte, 0, 2<<20)
+	for i, want := range msgs {
+		got, err := r.AppendMessage(buf[:0])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("message %d: %s, %v; want %s", i, describe(got), err, describe(want))
+		}
+		if &got[:1][0] != &buf[:1][0] {
+			t.Errorf("message %d: not read into the caller's buffer", i)
+		}
+		if n := r.HeldBytes(); n > 64<<10 {
+			t.Errorf("message %d: the Reader holds %d bytes, want only its read buffer", i, n)
+		}
+	}
+}
