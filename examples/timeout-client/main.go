@@ -107,7 +107,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer stop()
 
 	// sendall() with a timeout: a fresh deadline for this call alone.
-	_ = conn.SetWriteDeadline(time.Now().Add(*timeout))
+	if err := setDeadline(ctx, conn.SetWriteDeadline, *timeout); err != nil {
+		return fmt.Errorf("sending to %s: %w", *addr, err)
+	}
 	if _, err := conn.Write([]byte(*msg)); err != nil {
 		return explain(ctx, err, *timeout, "sending to", *addr)
 	}
@@ -117,13 +119,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// recv() with a timeout. The deadline is absolute, so a server that
 	// trickles a byte at a time cannot stretch the wait past it.
-	_ = conn.SetReadDeadline(time.Now().Add(*timeout))
+	if err := setDeadline(ctx, conn.SetReadDeadline, *timeout); err != nil {
+		return fmt.Errorf("waiting for a reply from %s: %w", *addr, err)
+	}
 	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
 	if err != nil {
 		return explain(ctx, err, *timeout, "waiting for a reply from", *addr)
 	}
 	fmt.Fprintln(stdout, string(reply))
 	return nil
+}
+
+// setDeadline gives the next call its own timeout budget, as settimeout
+// does. A new deadline overwrites the one in the past that AfterFunc sets
+// when ctx ends, so it looks at ctx afterwards: if ctx ended just before,
+// it reports that; if ctx ends later, AfterFunc still unblocks the call.
+func setDeadline(ctx context.Context, set func(time.Time) error, timeout time.Duration) error {
+	_ = set(time.Now().Add(timeout))
+	return context.Cause(ctx)
 }
 
 // explain turns a deadline error into the program's "timed out" message,

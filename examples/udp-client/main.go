@@ -81,8 +81,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if _, err := conn.Write([]byte(*msg)); err != nil {
 			return fmt.Errorf("send to %s: %w", *addr, err)
 		}
-		// recvfrom(): one Read returns one datagram.
+		// recvfrom(): one Read returns one datagram. A new deadline would
+		// overwrite the one in the past that AfterFunc sets when ctx
+		// ends, so look at ctx after setting it: if ctx ended just before,
+		// stop here; if it ends later, AfterFunc still unblocks the Read.
 		_ = conn.SetReadDeadline(time.Now().Add(*wait))
+		if ctx.Err() != nil {
+			return fmt.Errorf("no reply from %s: %w", *addr, context.Cause(ctx))
+		}
 		n, err := conn.Read(buf)
 		switch {
 		case err == nil:
