@@ -52,15 +52,6 @@ const (
 	maxLingerSecs    = 32767
 )
 
-// Defaults used by [KeepAlive] for zero fields, the same as
-// [net.KeepAliveConfig] documents, so a config means the same here as in
-// [net.Dialer] and [net.ListenConfig].
-const (
-	defaultKeepAliveIdle     = 15 * time.Second
-	defaultKeepAliveInterval = 15 * time.Second
-	defaultKeepAliveCount    = 9
-)
-
 // Phase says when an option must be set to take effect.
 type Phase int
 
@@ -228,12 +219,14 @@ func NoDelay(on bool) Option { return option{kind: kindNoDelay, on: on} }
 
 // KeepAlive sets SO_KEEPALIVE and, when cfg.Enable is true, the keepalive
 // timers TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (tcp(7); TCP_KEEPALIVE
-// for the idle time on macOS). Fields mean what they mean in
-// [net.KeepAliveConfig]: zero picks net's default (15 s, 15 s, 9), a
-// negative value leaves the kernel's setting unchanged. Durations are
-// rounded up to whole seconds, as net does; Idle and Interval must be at
-// most 32767 s and Count at most 127. With cfg.Enable false only
-// SO_KEEPALIVE is cleared and the timers are left alone. net sets keepalive
+// for the idle time on macOS). With cfg.Enable true, Idle and Interval
+// must be in 1s..32767s (rounded up to whole seconds, as net does) and
+// Count in 1..127, or negative to leave the kernel's setting unchanged.
+// Unlike [net.KeepAliveConfig], zero is not a default: a field left at
+// zero is more often forgotten than meant, and net's silent 15 s is the
+// value users most often did not want (golang/go#48622), so zero is
+// refused with [ErrRange] before any system call. With cfg.Enable false
+// only SO_KEEPALIVE is cleared and the timers are left alone. net sets keepalive
 // on every TCP connection, so the option lasts only when applied after
 // connect. TCP sockets only. Phase: [AfterConnect].
 func KeepAlive(cfg net.KeepAliveConfig) Option { return option{kind: kindKeepAlive, ka: cfg} }
@@ -371,14 +364,18 @@ func validate(o option) error {
 			err = fmt.Errorf("%v outside 0..%v: %w", o.d, math.MaxInt32*time.Millisecond, ErrRange)
 		}
 	case kindKeepAlive:
+		// Zero matters only when the timers are set (Enable true);
+		// values above the kernel's limits are refused either way.
 		const maxD = maxKeepAliveSecs * time.Second
+		const leave = " or negative to leave unchanged (zero is no default here)"
+		on := o.ka.Enable
 		switch {
-		case o.ka.Idle > maxD:
-			err = fmt.Errorf("idle %v outside 1s..%v: %w", o.ka.Idle, maxD, ErrRange)
-		case o.ka.Interval > maxD:
-			err = fmt.Errorf("interval %v outside 1s..%v: %w", o.ka.Interval, maxD, ErrRange)
-		case o.ka.Count > maxKeepAliveCnt:
-			err = fmt.Errorf("count %d outside 1..%d: %w", o.ka.Count, maxKeepAliveCnt, ErrRange)
+		case on && o.ka.Idle == 0 || o.ka.Idle > maxD:
+			err = fmt.Errorf("idle %v outside 1s..%v%s: %w", o.ka.Idle, maxD, leave, ErrRange)
+		case on && o.ka.Interval == 0 || o.ka.Interval > maxD:
+			err = fmt.Errorf("interval %v outside 1s..%v%s: %w", o.ka.Interval, maxD, leave, ErrRange)
+		case on && o.ka.Count == 0 || o.ka.Count > maxKeepAliveCnt:
+			err = fmt.Errorf("count %d outside 1..%d%s: %w", o.ka.Count, maxKeepAliveCnt, leave, ErrRange)
 		}
 	case 0:
 		// A nil Option (see get) has no name to report.
@@ -401,27 +398,14 @@ func validate(o option) error {
 // that holds an unsupported option.
 func Supported(o Option) error { return validate(get(o)) }
 
-// keepAliveSecs resolves a keepalive duration the way net does: zero is
-// the default, negative means leave unchanged (-1), and a positive value
-// is rounded up to whole seconds.
-func keepAliveSecs(d, def time.Duration) int {
-	switch {
-	case d < 0:
+// keepAliveSecs converts a validated keepalive duration to the kernel's
+// whole seconds, rounding up as net does; a negative one (leave unchanged)
+// gives -1.
+func keepAliveSecs(d time.Duration) int {
+	if d < 0 {
 		return -1
-	case d == 0:
-		d = def
 	}
 	return int((d + time.Second - 1) / time.Second)
-}
-
-func keepAliveCount(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n == 0:
-		return defaultKeepAliveCount
-	}
-	return n
 }
 
 // lingerSecs returns the SO_LINGER onoff and seconds for a Linger option.

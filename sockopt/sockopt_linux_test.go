@@ -759,9 +759,12 @@ func TestValidationBeforeSyscall(t *testing.T) {
 	}{
 		{"negative read buffer", sockopt.ReadBuffer(-1), "1..2147483647"},
 		{"zero write buffer", sockopt.WriteBuffer(0), "1..2147483647"},
-		{"idle above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 32768 * time.Second}), "1s..9h6m7s"},
-		{"interval above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Interval: 10 * time.Hour}), "1s..9h6m7s"},
-		{"count above 127", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Count: 128}), "1..127"},
+		{"idle zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 0, Interval: -1, Count: -1}), "idle 0s outside 1s..9h6m7s"},
+		{"idle above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 32768 * time.Second, Interval: -1, Count: -1}), "idle 9h6m8s outside 1s..9h6m7s"},
+		{"interval zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: 0, Count: -1}), "interval 0s outside 1s..9h6m7s"},
+		{"interval above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: 10 * time.Hour, Count: -1}), "interval 10h0m0s outside 1s..9h6m7s"},
+		{"count zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: 0}), "count 0 outside 1..127"},
+		{"count above 127", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: 128}), "count 128 outside 1..127"},
 		{"linger above 32767s", sockopt.Linger(32768 * time.Second), "9h6m7s"},
 		{"negative user timeout", sockopt.UserTimeout(-time.Second), "0.."},
 	}
@@ -800,9 +803,9 @@ func TestValidationBeforeSyscall(t *testing.T) {
 	}
 }
 
-// KeepAlive follows net.KeepAliveConfig: zero fields pick 15s/15s/9,
-// negative ones leave the kernel's value, durations round up to seconds,
-// and Enable false clears SO_KEEPALIVE only.
+// KeepAlive: negative fields leave the kernel's value, durations round up
+// to seconds, and Enable false clears SO_KEEPALIVE only (zero fields are
+// refused: TestValidationBeforeSyscall).
 func TestKeepAliveSemantics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -810,8 +813,6 @@ func TestKeepAliveSemantics(t *testing.T) {
 		cfg  []net.KeepAliveConfig // applied in order
 		want net.KeepAliveConfig
 	}{
-		{"zero is net's default", []net.KeepAliveConfig{{Enable: true}},
-			net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 9}},
 		{"negative leaves unchanged", []net.KeepAliveConfig{keepAlive3053, {Enable: true, Idle: time.Minute, Interval: -1, Count: -1}},
 			net.KeepAliveConfig{Enable: true, Idle: time.Minute, Interval: 5 * time.Second, Count: 3}},
 		{"rounds up to seconds", []net.KeepAliveConfig{{Enable: true, Idle: 1500 * time.Millisecond, Interval: time.Nanosecond, Count: 1}},

@@ -166,17 +166,17 @@ func setKeepAlive(fd uintptr, ka net.KeepAliveConfig) error {
 	if err := setBool(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
 		return err
 	}
-	if s := keepAliveSecs(ka.Idle, defaultKeepAliveIdle); s >= 0 {
+	if s := keepAliveSecs(ka.Idle); s >= 0 {
 		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIdle, s); err != nil {
 			return err
 		}
 	}
-	if s := keepAliveSecs(ka.Interval, defaultKeepAliveInterval); s >= 0 {
+	if s := keepAliveSecs(ka.Interval); s >= 0 {
 		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIntvl, s); err != nil {
 			return err
 		}
 	}
-	if n := keepAliveCount(ka.Count); n >= 0 {
+	if n := ka.Count; n >= 0 {
 		return setInt(fd, unix.IPPROTO_TCP, c.keepCnt, n)
 	}
 	return nil

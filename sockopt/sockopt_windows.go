@@ -108,17 +108,17 @@ func sysSet(fd uintptr, _ sockInfo, o option) error {
 		if err := setBool(fd, windows.SOL_SOCKET, windows.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
 			return err
 		}
-		if s := keepAliveSecs(ka.Idle, defaultKeepAliveIdle); s >= 0 {
+		if s := keepAliveSecs(ka.Idle); s >= 0 {
 			if err := setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPIDLE, s); err != nil {
 				return err
 			}
 		}
-		if s := keepAliveSecs(ka.Interval, defaultKeepAliveInterval); s >= 0 {
+		if s := keepAliveSecs(ka.Interval); s >= 0 {
 			if err := setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPINTVL, s); err != nil {
 				return err
 			}
 		}
-		if n := keepAliveCount(ka.Count); n >= 0 {
+		if n := ka.Count; n >= 0 {
 			return setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPCNT, n)
 		}
 		return nil
