@@ -71,7 +71,8 @@ func TestSlowReaders(t *testing.T) {
 		heapCap  = 64 << 20
 	)
 	logger, logs := newLogger()
-	s := &echo.Server{WriteTimeout: 2 * time.Second, Logger: logger}
+	const writeTimeout = 3 * time.Second
+	s := &echo.Server{WriteTimeout: writeTimeout, Logger: logger}
 	addr := echo.Start(t, s)
 	chunk := pattern[:64<<10]
 	base := heapNow()
@@ -136,7 +137,7 @@ func TestSlowReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	peak := heap.Stop()
-	if elapsed >= 2*time.Second {
+	if elapsed >= writeTimeout {
 		t.Errorf("fast clients took %v: stalled until the write timeout cut the slow ones", elapsed)
 	}
 	if grew := int64(peak) - int64(base); grew > heapCap {
