@@ -59,11 +59,12 @@ func NewConn(c net.Conn, opts ...Option) *Conn {
 // Send writes msg as one frame and flushes it. It returns a [*SizeError],
 // with nothing written, for a message above the limit.
 //
-// If ctx ends before any byte of msg was written, msg is dropped and Send
-// returns ctx.Err(). If it ends after part of the frame was written, the
-// rest stays buffered and goes out first on the next Send, so the peer
-// never sees a frame cut short; Send still returns ctx.Err(). The same
-// holds when a write deadline set with [Conn.SetWriteDeadline] expires.
+// If ctx ends, or the write deadline set with [Conn.SetWriteDeadline]
+// expires, before any byte of msg was written, msg is dropped and Send
+// returns ctx.Err() (or the timeout). If that happens after part of the
+// frame was written, the rest stays buffered and goes out first on the
+// next Send, so the peer never sees a frame cut short; Send still returns
+// the error.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -90,37 +91,36 @@ func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
 }
 
 // send runs write under ctx. framed is the size on the wire of what write
-// sends, to know whether any of it was written when ctx ends.
+// sends, to know whether any of it was written when a timeout stops it.
 func (c *Conn) send(ctx context.Context, framed int, write func() error) error {
-	if ctx.Done() == nil {
-		if err := c.w.Flush(); err != nil {
+	var stop func()
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return write()
+		c.dmu.Lock()
+		user := c.wdl
+		c.dmu.Unlock()
+		stop = c.watch(ctx, c.nc.SetWriteDeadline, user)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.dmu.Lock()
-	user := c.wdl
-	c.dmu.Unlock()
-	stop := c.watch(ctx, c.nc.SetWriteDeadline, user)
-	// First the rest of a frame an earlier cancelled Send left behind, so
-	// that afterwards the buffer holds only this message.
+	// First the rest of a frame an earlier interrupted Send left behind,
+	// so that afterwards the buffer holds only this message.
 	err := c.w.Flush()
 	if err == nil {
 		err = write()
 	}
-	stop()
+	if stop != nil {
+		stop()
+	}
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && c.w.Buffered() == framed {
+		// None of this message reached the wire: forget it, so that
+		// a failed Send does not deliver it later.
+		c.w.dropTail(framed)
+	}
 	if cerr := ctxErr(ctx, err); cerr != nil {
-		// If none of this message reached the wire, forget it, so a
-		// failed Send does not deliver it later.
-		if c.w.Buffered() == framed {
-			c.w.dropTail(framed)
-		}
 		return cerr
 	}
 	return err

@@ -447,3 +447,48 @@ func TestConnRecvBuffered(t *testing.T) {
 		t.Fatalf("Recv = %q, %v; want \"three\"", m, err)
 	}
 }
+
+// TestConnSendDropsUnsent: a Send stopped by its context or by the write
+// deadline before any byte left is dropped, not delivered by a later
+// Send. net.Pipe has no buffer, so nothing leaves while nobody reads.
+func TestConnSendDropsUnsent(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	defer b.Close()
+	c := frame.NewConn(a)
+	defer c.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := c.Send(ctx, []byte("dropped by the context")); err != context.DeadlineExceeded {
+		t.Fatalf("Send: err = %v, want context.DeadlineExceeded", err)
+	}
+	c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	if err := c.Send(context.Background(), []byte("dropped by the deadline")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Send: err = %v, want os.ErrDeadlineExceeded", err)
+	}
+	c.SetDeadline(time.Time{})
+
+	got := make(chan string, 1)
+	go func() {
+		m, err := frame.RecvMessage(b)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(m)
+	}()
+	// Bounded: if a dropped message went first, nobody reads "kept".
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	err := c.Send(ctx2, []byte("kept"))
+	if m := <-got; m != "kept" {
+		t.Fatalf("peer received %q, want \"kept\"", m)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NetConn() != a {
+		t.Error("NetConn does not return the wrapped connection")
+	}
+}
