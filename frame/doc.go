@@ -31,10 +31,16 @@
 //
 // [Reader] and [Writer] are the buffered forms for services: one system
 // call carries many small messages, large payloads are neither copied nor
-// buffered twice, and in steady state nothing is allocated. A Reader keeps
-// a frame in progress across a timeout and resumes it. [Reader.Release]
-// and [Writer.Release] hand buffers back to a shared pool so that idle
-// connections pin no memory.
+// buffered twice, and in steady state nothing is allocated. A Reader offers
+// three ways to receive: [Reader.ReadMessage] returns a view valid until
+// the next read, [Reader.AppendMessage] reads into memory the caller owns,
+// and [Reader.Messages] is an iterator. It keeps a frame in progress
+// across a timeout and resumes it, and [Reader.Buffered] and
+// [Reader.Handoff] give the bytes read ahead to a protocol that takes the
+// stream over. A Writer gathers small messages until [Writer.Flush] and
+// sends a batch in one write with [Writer.WriteMessages].
+// [Reader.Release] and [Writer.Release] hand buffers back to a shared pool
+// so that idle connections pin no memory.
 //
 // [Conn] wraps a [net.Conn] with a Reader and a Writer, adds
 // [context.Context] to Send and Recv, and makes Send safe for concurrent
