@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -195,4 +196,22 @@ func ExampleWithHeader() {
 	// small
 	// skipped: true
 	// next
+}
+
+// SplitFunc lets code built around bufio.Scanner read frames.
+func ExampleHeader_SplitFunc() {
+	var stream bytes.Buffer
+	frame.SendMessages(&stream, []byte("alpha"), []byte(""), []byte("gamma"))
+
+	sc := bufio.NewScanner(&stream)
+	sc.Split(frame.Uint32BE.SplitFunc(1024))
+	for sc.Scan() {
+		fmt.Printf("%q\n", sc.Bytes())
+	}
+	fmt.Println("error:", sc.Err())
+	// Output:
+	// "alpha"
+	// ""
+	// "gamma"
+	// error: <nil>
 }

@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -43,6 +44,27 @@ func FuzzReader(f *testing.F) {
 		// returned last.
 		maxHeld := 512 + 4*max(limit, 64<<10)
 		pos := 0 // bytes of data accounted for
+		var msgs [][]byte
+		// The Scanner form must agree with the Reader: the same
+		// messages, and an error exactly when the Reader's is not EOF.
+		defer func() {
+			if discard || t.Failed() {
+				return
+			}
+			sc := bufio.NewScanner(bytes.NewReader(data))
+			sc.Buffer(nil, limit+16)
+			sc.Split(h.SplitFunc(limit))
+			var tokens [][]byte
+			for sc.Scan() {
+				tokens = append(tokens, bytes.Clone(sc.Bytes()))
+			}
+			if diff := diffMessages(msgs, tokens); diff != "" {
+				t.Fatalf("Scanner tokens differ from the Reader's messages (-reader +scanner):\n%s", diff)
+			}
+			if (sc.Err() == nil) != (pos == len(data)) {
+				t.Fatalf("Scanner error %v, but the Reader stopped at offset %d of %d", sc.Err(), pos, len(data))
+			}
+		}()
 		for range len(data) + 2 {
 			m, err := r.ReadMessage()
 			if held := r.HeldBytes(); held > maxHeld {
@@ -60,6 +82,7 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("message of %d bytes at offset %d does not re-encode to the bytes consumed", len(m), pos)
 				}
 				pos += len(enc)
+				msgs = append(msgs, bytes.Clone(m))
 				continue
 			case err == io.EOF:
 				if pos != len(data) {

@@ -1,8 +1,11 @@
 package frame
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 )
@@ -144,6 +147,47 @@ func (h Header) ParseLength(b []byte) (n uint64, hdrLen int, err error) {
 		return parseUvarint(b)
 	}
 	return 0, 0, fmt.Errorf("%w: unknown format %v", ErrInvalidHeader, h)
+}
+
+// SplitFunc returns a [bufio.SplitFunc] that makes a [bufio.Scanner]
+// yield the payloads of frames in format h, for code already built around
+// a Scanner (golang/go#43201). A header that claims more than max bytes
+// stops the scan with a [*SizeError], a malformed one with
+// [ErrInvalidHeader], and a stream that ends inside a frame with an error
+// wrapping [io.ErrUnexpectedEOF]; the end of the stream between frames
+// ends the scan cleanly. A zero-length payload is an empty token.
+//
+// A Scanner holds a whole frame in its buffer and refuses tokens larger
+// than it may grow (64 KiB by default): give it room with
+// scanner.Buffer(buf, max + 10). For framed streams in services prefer a
+// [Reader], which reads large payloads without buffering them twice and
+// resumes after a timeout, where a Scanner stops for good.
+func (h Header) SplitFunc(max int) bufio.SplitFunc {
+	if max < 0 {
+		panic(fmt.Sprintf("frame: SplitFunc(%d): negative size", max))
+	}
+	max = min(max, clampInt(h.MaxLength()))
+	return func(data []byte, atEOF bool) (int, []byte, error) {
+		n, hl, err := h.ParseLength(data)
+		switch {
+		case err != nil:
+			return 0, nil, err
+		case hl == 0:
+			if atEOF && len(data) > 0 {
+				return 0, nil, fmt.Errorf("frame: stream ended after %d header bytes: %w", len(data), io.ErrUnexpectedEOF)
+			}
+			return 0, nil, nil // more data, or a clean end between frames
+		case n > uint64(max):
+			return 0, nil, &SizeError{Size: n, Max: max, Format: h, Header: bytes.Clone(data[:hl])}
+		case uint64(len(data)-hl) < n:
+			if atEOF {
+				return 0, nil, fmt.Errorf("frame: stream ended after %d of %d payload bytes: %w", len(data)-hl, n, io.ErrUnexpectedEOF)
+			}
+			return 0, nil, nil
+		}
+		end := hl + int(n)
+		return end, data[hl:end:end], nil
+	}
 }
 
 // parseUvarint is [binary.Uvarint] plus the shortest-form rule. Rejecting

@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"math"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -164,6 +166,59 @@ func TestOptionsPanicOnInvalidConfiguration(t *testing.T) {
 				}
 			}()
 			f()
+		})
+	}
+}
+
+// TestSplitFunc: a bufio.Scanner with Header.SplitFunc yields the same
+// messages as a Reader, through adversarial readers, and stops with the
+// documented errors.
+func TestSplitFunc(t *testing.T) {
+	t.Parallel()
+	for _, h := range headers {
+		msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
+		stream := encode(t, h, msgs...)
+		for _, rm := range readMakers {
+			if rm.name == "timeout" {
+				continue // a Scanner stops at the first error by design
+			}
+			t.Run(fmt.Sprintf("%v/%s", h, rm.name), func(t *testing.T) {
+				t.Parallel()
+				sc := bufio.NewScanner(rm.fn(bytes.NewReader(stream)))
+				sc.Buffer(nil, 1<<20+10)
+				sc.Split(h.SplitFunc(1 << 20))
+				var got [][]byte
+				for sc.Scan() {
+					got = append(got, bytes.Clone(sc.Bytes()))
+				}
+				if err := sc.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if diff := diffMessages(msgs, got); diff != "" {
+					t.Errorf("messages (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		input []byte
+		want  error
+	}{
+		{"cut in a header", []byte{0, 0, 1}, io.ErrUnexpectedEOF},
+		{"cut in a payload", []byte{0, 0, 0, 5, 'a'}, io.ErrUnexpectedEOF},
+		{"oversize", []byte{0, 0, 1, 0, 'a'}, frame.ErrTooLarge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc := bufio.NewScanner(iotest.OneByteReader(bytes.NewReader(tt.input)))
+			sc.Split(frame.Uint32BE.SplitFunc(100))
+			for sc.Scan() {
+				t.Errorf("token %q from a broken stream", sc.Bytes())
+			}
+			if err := sc.Err(); !errors.Is(err, tt.want) {
+				t.Fatalf("Err = %v, want %v", err, tt.want)
+			}
 		})
 	}
 }
