@@ -215,3 +215,27 @@ func ExampleHeader_SplitFunc() {
 	// "gamma"
 	// error: <nil>
 }
+
+// AppendMessage reads into memory the caller owns: here one buffer reused
+// for every message, with messages kept by copying out only what is
+// needed.
+func ExampleReader_AppendMessage() {
+	var stream bytes.Buffer
+	frame.SendMessages(&stream, []byte("first"), []byte("second"))
+
+	r := frame.NewReader(&stream)
+	buf := make([]byte, 0, 64<<10)
+	for {
+		var err error
+		buf, err = r.AppendMessage(buf[:0])
+		if err != nil {
+			fmt.Println("end:", err)
+			break
+		}
+		fmt.Printf("%s\n", buf)
+	}
+	// Output:
+	// first
+	// second
+	// end: EOF
+}
