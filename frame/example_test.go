@@ -216,9 +216,8 @@ func ExampleHeader_SplitFunc() {
 	// error: <nil>
 }
 
-// AppendMessage reads into memory the caller owns: here one buffer reused
-// for every message, with messages kept by copying out only what is
-// needed.
+// AppendMessage reads into memory the caller owns, here one buffer reused
+// for every message; large payloads go straight into it.
 func ExampleReader_AppendMessage() {
 	var stream bytes.Buffer
 	frame.SendMessages(&stream, []byte("first"), []byte("second"))
