@@ -50,7 +50,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 func NewConn(c net.Conn, opts ...Option) *Conn {
 	cfg := newConfig(opts)
 	fc := &Conn{nc: c}
-	fc.r = Reader{src: c, cfg: cfg}
+	fc.r = Reader{src: c, cfg: cfg, err: cfg.err}
 	fc.w = Writer{cfg: cfg}
 	fc.w.Reset(c)
 	return fc

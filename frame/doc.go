@@ -72,6 +72,9 @@
 //     is probably not speaking this protocol.
 //   - An error matching [ErrInvalidHeader] means a varint header was
 //     malformed.
+//   - An error matching [ErrInvalidOption] means the Reader, Writer or
+//     Conn was built with an invalid option (a negative size, an unknown
+//     header); every call returns it, and nothing is read or written.
 //   - Errors from the underlying reader, writer or connection are returned
 //     as they are, so [errors.Is] works with [os.ErrDeadlineExceeded] and
 //     [net.ErrClosed].

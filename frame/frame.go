@@ -34,6 +34,12 @@ var (
 	// decoded: a varint longer than 10 bytes, one that overflows 64 bits, or
 	// one not in its shortest form.
 	ErrInvalidHeader = errors.New("frame: invalid header")
+
+	// ErrInvalidOption matches the error that every call on a Reader,
+	// Writer or Conn returns when it was built with an invalid option,
+	// such as WithMaxSize(-1): constructors return no error, so the
+	// mistake surfaces, named, on first use instead of as a panic.
+	ErrInvalidOption = errors.New("frame: invalid option")
 )
 
 // SizeError reports a message longer than the limit in force, on either
@@ -107,6 +113,7 @@ func isHTTPMethod(s string) bool {
 type Option interface{ apply(*config) }
 
 type config struct {
+	err     error // the first invalid option, returned by every call
 	max     int
 	header  Header
 	discard bool
@@ -118,10 +125,21 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
+// invalidOption records the first invalid option, so that a Reader,
+// Writer or Conn built with it fails every call with that error.
+func invalidOption(format string, args ...any) Option {
+	return optionFunc(func(c *config) {
+		if c.err == nil {
+			c.err = fmt.Errorf("frame: "+format+": %w", append(args, ErrInvalidOption)...)
+		}
+	})
+}
+
 // WithMaxSize sets the largest payload, in bytes, that a Reader accepts and
 // a Writer sends (default [DefaultMaxSize]). The limit in force is the
 // smaller of n and what the header format can express, so WithMaxSize never
-// lets a Writer truncate a length. WithMaxSize panics if n is negative.
+// lets a Writer truncate a length. A negative n makes every call fail with
+// an error matching [ErrInvalidOption].
 //
 // A Reader compares the claimed length with the limit before it takes any
 // memory for the payload, and below the limit takes memory as the bytes
@@ -129,16 +147,17 @@ func (f optionFunc) apply(c *config) { f(c) }
 // that lies in its header.
 func WithMaxSize(n int) Option {
 	if n < 0 {
-		panic(fmt.Sprintf("frame: WithMaxSize(%d): negative size", n))
+		return invalidOption("WithMaxSize(%d): negative size", n)
 	}
 	return optionFunc(func(c *config) { c.max = n })
 }
 
-// WithHeader sets the length-header format (default [Uint32BE]). It panics
-// if h is not one of the declared formats.
+// WithHeader sets the length-header format (default [Uint32BE]). A value
+// that is not one of the declared formats makes every call fail with an
+// error matching [ErrInvalidOption].
 func WithHeader(h Header) Option {
 	if !h.valid() {
-		panic(fmt.Sprintf("frame: WithHeader(%v): unknown format", h))
+		return invalidOption("WithHeader(%v): unknown format", h)
 	}
 	return optionFunc(func(c *config) { c.header = h })
 }
@@ -159,10 +178,11 @@ func WithDiscardOversize(on bool) Option {
 // least 512. It bounds how many small messages one system call carries;
 // messages larger than the buffer bypass it. By default the buffer starts
 // at 4 KiB and doubles up to 64 KiB while the stream keeps it full.
-// WithBufferSize panics if n is negative.
+// A negative n makes every call fail with an error matching
+// [ErrInvalidOption].
 func WithBufferSize(n int) Option {
 	if n < 0 {
-		panic(fmt.Sprintf("frame: WithBufferSize(%d): negative size", n))
+		return invalidOption("WithBufferSize(%d): negative size", n)
 	}
 	return optionFunc(func(c *config) { c.bufSize, c.bufMax = n, n })
 }

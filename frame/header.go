@@ -164,7 +164,8 @@ func (h Header) ParseLength(b []byte) (n uint64, hdrLen int, err error) {
 // resumes after a timeout, where a Scanner stops for good.
 func (h Header) SplitFunc(max int) bufio.SplitFunc {
 	if max < 0 {
-		panic(fmt.Sprintf("frame: SplitFunc(%d): negative size", max))
+		err := fmt.Errorf("frame: SplitFunc(%d): negative size: %w", max, ErrInvalidOption)
+		return func([]byte, bool) (int, []byte, error) { return 0, nil, err }
 	}
 	max = min(max, clampInt(h.MaxLength()))
 	return func(data []byte, atEOF bool) (int, []byte, error) {

@@ -3,11 +3,14 @@ package frame_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -151,22 +154,55 @@ func TestHeaderString(t *testing.T) {
 	}
 }
 
-func TestOptionsPanicOnInvalidConfiguration(t *testing.T) {
+// An invalid option is a caller's mistake, reported by every call rather
+// than as a panic, and nothing is read or written.
+func TestInvalidOptions(t *testing.T) {
 	t.Parallel()
-	for name, f := range map[string]func(){
-		"WithMaxSize(-1)":     func() { frame.WithMaxSize(-1) },
-		"WithBufferSize(-1)":  func() { frame.WithBufferSize(-1) },
-		"WithHeader(unknown)": func() { frame.WithHeader(frame.Header(99)) },
+	for name, opt := range map[string]frame.Option{
+		"WithMaxSize(-1)":        frame.WithMaxSize(-1),
+		"WithBufferSize(-1)":     frame.WithBufferSize(-1),
+		"WithHeader(Header(99))": frame.WithHeader(frame.Header(99)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s did not panic", name)
+			check := func(call string, err error) {
+				t.Helper()
+				if !errors.Is(err, frame.ErrInvalidOption) || !strings.Contains(err.Error(), name) {
+					t.Errorf("%s = %v, want ErrInvalidOption naming %s", call, err, name)
 				}
-			}()
-			f()
+			}
+			src := bytes.NewReader([]byte{0, 0, 0, 1, 'x'})
+			r := frame.NewReader(src, frame.WithMaxSize(10), opt)
+			_, err := r.ReadMessage()
+			check("ReadMessage", err)
+			r.Reset(src)
+			_, err = r.ReadMessage()
+			check("ReadMessage after Reset", err)
+			if src.Len() != 5 {
+				t.Errorf("Reader consumed %d bytes of its source", 5-src.Len())
+			}
+
+			var out bytes.Buffer
+			w := frame.NewWriter(&out, opt)
+			check("WriteMessage", w.WriteMessage([]byte("x")))
+			check("Flush", w.Flush())
+			check("WriteMessages", w.WriteMessages([]byte("x")))
+			if out.Len() != 0 {
+				t.Errorf("Writer wrote %q", out.Bytes())
+			}
+
+			c1, c2 := net.Pipe()
+			defer c2.Close()
+			c := frame.NewConn(c1, opt)
+			defer c.Close()
+			check("Conn.Send", c.Send(context.Background(), []byte("x")))
+			_, err = c.Recv(context.Background())
+			check("Conn.Recv", err)
 		})
+	}
+	_, _, err := frame.Uint32BE.SplitFunc(-1)([]byte{0, 0, 0, 0}, false)
+	if !errors.Is(err, frame.ErrInvalidOption) {
+		t.Errorf("SplitFunc(-1) = %v, want ErrInvalidOption", err)
 	}
 }
 

@@ -58,7 +58,8 @@ type Reader struct {
 // NewReader returns a Reader that reads frames from r. It takes no memory
 // until the first read.
 func NewReader(r io.Reader, opts ...Option) *Reader {
-	return &Reader{src: r, cfg: newConfig(opts)}
+	cfg := newConfig(opts)
+	return &Reader{src: r, cfg: cfg, err: cfg.err}
 }
 
 // ReadMessage reads the next frame and returns its payload. The slice
@@ -237,14 +238,15 @@ func (r *Reader) Handoff() io.Reader {
 	return io.MultiReader(bytes.NewReader(rest), src)
 }
 
-// Reset discards all state, including a sticky error and any buffered
+// Reset discards all state, including a sticky error (but not that of an
+// invalid option) and any buffered
 // bytes, gives the buffers back to the pools and makes r read from src.
 func (r *Reader) Reset(src io.Reader) {
 	putBuf(r.lastp)
 	putBuf(r.spare)
 	putBuf(r.bigp)
 	putBuf(r.bufp)
-	*r = Reader{src: src, cfg: r.cfg}
+	*r = Reader{src: src, cfg: r.cfg, err: r.cfg.err}
 }
 
 // Release gives the Reader's buffers back to a shared pool when it holds

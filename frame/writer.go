@@ -184,7 +184,7 @@ func (w *Writer) Buffered() int { return len(w.buf) }
 func (w *Writer) Reset(dst io.Writer) {
 	putBuf(w.bufp)
 	clear(w.store)
-	*w = Writer{dst: dst, cfg: w.cfg, store: w.store[:0]}
+	*w = Writer{dst: dst, cfg: w.cfg, store: w.store[:0], err: w.cfg.err}
 	switch dst.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		// Only the net package's own conns implement the unexported
