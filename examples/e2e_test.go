@@ -345,3 +345,58 @@ func TestStandalonePrograms(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondInterruptExitsAtOnce: while a graceful shutdown waits for a
+// client that keeps its connection open, a second Ctrl-C ends the server
+// at once, by the signal's default action.
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "tcp-server", "-addr", "127.0.0.1:0", "-grace", "1h")
+	c, err := net.DialTimeout("tcp", srv.addr, progtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(progtest.Timeout))
+	// The server announces the connection once it has accepted it.
+	if line, err := srv.rest.ReadString('\n'); err != nil || !strings.HasPrefix(line, "connection from ") {
+		t.Fatalf("server printed %q, %v; want its connection line", line, err)
+	}
+
+	if err := srv.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	// Shutdown half-closes our connection: we read EOF, and by not closing
+	// it we keep the server waiting for its grace period.
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("after the first SIGINT: read %d bytes, %v; want EOF", n, err)
+	}
+	// The server restores the default action for SIGINT right after the
+	// first one arrives, in a goroutine of its own, so an interrupt sent
+	// this early may still be caught: send one every 100 ms until the
+	// process dies, a bounded number of times.
+	exited := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, srv.rest)
+		_ = srv.cmd.Wait()
+		close(exited)
+	}()
+	for i := 0; ; i++ {
+		_ = srv.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(100 * time.Millisecond):
+			if i < 50 {
+				continue
+			}
+			_ = srv.cmd.Process.Kill()
+			<-exited
+			t.Fatalf("tcp-server survived %d interrupts during its shutdown", i+2)
+		}
+		break
+	}
+	status, ok := srv.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !status.Signaled() || status.Signal() != syscall.SIGINT {
+		t.Errorf("after a second SIGINT: %v, want death by SIGINT", srv.cmd.ProcessState)
+	}
+}
