@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -277,7 +278,9 @@ type OptionError struct {
 }
 
 func (e *OptionError) Error() string {
-	return "sockopt: " + e.Option.String() + ": " + e.Err.Error()
+	// The sentinels carry the package prefix on their own; inside an
+	// OptionError it is said once, before the option's name.
+	return "sockopt: " + e.Option.String() + ": " + strings.TrimPrefix(e.Err.Error(), "sockopt: ")
 }
 
 func (e *OptionError) Unwrap() error { return e.Err }

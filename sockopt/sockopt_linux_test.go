@@ -741,6 +741,10 @@ func TestApplyTooLate(t *testing.T) {
 		if !errors.Is(err, sockopt.ErrTooLate) || !strings.Contains(err.Error(), "V6Only(false)") {
 			t.Fatalf("Apply(V6Only(false)) on a bound tcp6 listener = %v, want ErrTooLate naming V6Only(false)", err)
 		}
+		// The package prefix is said once, before the option's name.
+		if want := "sockopt: V6Only(false): option takes effect only before bind"; !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("error text %q, want it to end in %q", err, want)
+		}
 		var oe *net.OpError
 		if !errors.As(err, &oe) || oe.Op != "set" {
 			t.Errorf("error %v is not a *net.OpError with Op \"set\"", err)
