@@ -5,7 +5,6 @@ package sockopt
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -132,7 +131,9 @@ func sysSetOption(fd uintptr, o option) error {
 	case kindNoDelay:
 		return setBool(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, o.on)
 	case kindKeepAlive:
-		return setKeepAlive(fd, o.ka)
+		c := &consts
+		return setKeepAlive(fd, keepAliveNames{unix.SOL_SOCKET, unix.SO_KEEPALIVE, unix.IPPROTO_TCP,
+			c.keepIdle, c.keepIntvl, c.keepCnt}, o.ka)
 	case kindReadBuffer, kindWriteBuffer:
 		name := unix.SO_RCVBUF
 		if o.kind == kindWriteBuffer {
@@ -159,27 +160,6 @@ func sysSetOption(fd uintptr, o option) error {
 		return setInt(fd, unix.IPPROTO_TCP, c.userTimeout, userTimeoutMillis(o.d))
 	}
 	return errUnsupported()
-}
-
-func setKeepAlive(fd uintptr, ka net.KeepAliveConfig) error {
-	c := &consts
-	if err := setBool(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
-		return err
-	}
-	if s := keepAliveSecs(ka.Idle); s >= 0 {
-		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIdle, s); err != nil {
-			return err
-		}
-	}
-	if s := keepAliveSecs(ka.Interval); s >= 0 {
-		if err := setInt(fd, unix.IPPROTO_TCP, c.keepIntvl, s); err != nil {
-			return err
-		}
-	}
-	if n := ka.Count; n >= 0 {
-		return setInt(fd, unix.IPPROTO_TCP, c.keepCnt, n)
-	}
-	return nil
 }
 
 func sysGet(fd uintptr, si sockInfo) (Settings, error) {

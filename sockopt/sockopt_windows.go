@@ -104,24 +104,8 @@ func sysSet(fd uintptr, _ sockInfo, o option) error {
 	case kindNoDelay:
 		return setBool(fd, windows.IPPROTO_TCP, windows.TCP_NODELAY, o.on)
 	case kindKeepAlive:
-		ka := o.ka
-		if err := setBool(fd, windows.SOL_SOCKET, windows.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
-			return err
-		}
-		if s := keepAliveSecs(ka.Idle); s >= 0 {
-			if err := setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPIDLE, s); err != nil {
-				return err
-			}
-		}
-		if s := keepAliveSecs(ka.Interval); s >= 0 {
-			if err := setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPINTVL, s); err != nil {
-				return err
-			}
-		}
-		if n := ka.Count; n >= 0 {
-			return setInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPCNT, n)
-		}
-		return nil
+		return setKeepAlive(fd, keepAliveNames{windows.SOL_SOCKET, windows.SO_KEEPALIVE, windows.IPPROTO_TCP,
+			windows.TCP_KEEPIDLE, windows.TCP_KEEPINTVL, windows.TCP_KEEPCNT}, o.ka)
 	case kindReadBuffer, kindWriteBuffer:
 		name := windows.SO_RCVBUF
 		if o.kind == kindWriteBuffer {
