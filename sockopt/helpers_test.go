@@ -78,6 +78,17 @@ func acceptOne(t *testing.T, l net.Listener) net.Conn {
 }
 
 // dialPair dials l with plain net and returns both ends.
+// listenTCP4 listens on 127.0.0.1:0 until the test ends.
+func listenTCP4(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
 func dialPair(t *testing.T, l net.Listener) (dialed, accepted net.Conn) {
 	t.Helper()
 	var d net.Dialer

@@ -347,14 +347,10 @@ func TestBufferClamp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			limit := sysctlInt(t, tt.sysctl)
-			l, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := listenTCP4(t)
 			c, peer := dialPair(t, l)
 
-			err = sockopt.Apply(c.(syscall.Conn), tt.opt(limit+1), sockopt.Linger(3*time.Second))
+			err := sockopt.Apply(c.(syscall.Conn), tt.opt(limit+1), sockopt.Linger(3*time.Second))
 			if !errors.Is(err, sockopt.ErrClamped) {
 				t.Fatalf("Apply(%s(%d)) = %v, want an error matching ErrClamped", tt.name, limit+1, err)
 			}
@@ -678,11 +674,7 @@ func TestV6Only(t *testing.T) {
 // accepts SO_REUSEPORT with no effect and rejects IPV6_V6ONLY).
 func TestApplyTooLate(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := listenTCP4(t)
 	c, _ := dialPair(t, l)
 	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -775,16 +767,12 @@ func TestValidationBeforeSyscall(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := listenTCP4(t)
 			c, _ := dialPair(t, l)
 			sc := c.(syscall.Conn)
 			before := raw(t, sc)
 			// Valid options around the bad one must not be applied either.
-			err = sockopt.Apply(sc, sockopt.NoDelay(false), tt.opt, sockopt.KeepAlive(keepAlive3053))
+			err := sockopt.Apply(sc, sockopt.NoDelay(false), tt.opt, sockopt.KeepAlive(keepAlive3053))
 			if !errors.Is(err, sockopt.ErrRange) {
 				t.Fatalf("Apply(%v) = %v, want ErrRange", tt.opt, err)
 			}
@@ -827,11 +815,7 @@ func TestKeepAliveSemantics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := listenTCP4(t)
 			c, _ := dialPair(t, l)
 			for _, cfg := range tt.cfg {
 				if err := sockopt.Apply(c.(syscall.Conn), sockopt.KeepAlive(cfg)); err != nil {
@@ -987,11 +971,7 @@ func protocol(t *testing.T, c syscall.Conn) int {
 // Apply on a closed connection reports net.ErrClosed, not a zero result.
 func TestClosed(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := listenTCP4(t)
 	c, _ := dialPair(t, l)
 	c.Close()
 	if err := sockopt.Apply(c.(syscall.Conn), sockopt.NoDelay(false)); !errors.Is(err, net.ErrClosed) {
@@ -1087,11 +1067,7 @@ func TestRealFamily(t *testing.T) {
 // options.
 func TestDialerComposes(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := listenTCP4(t)
 	// The caller's function sets both buffers; the options then override
 	// SO_RCVBUF only. SO_SNDBUF shows the caller's function ran, SO_RCVBUF
 	// that the options ran after it.
