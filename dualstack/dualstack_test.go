@@ -47,23 +47,46 @@ func addrStrings(addrs []net.Addr) []string {
 	return s
 }
 
-// bothFamilyCases are the ways a wildcard listen serves both families.
-func bothFamilyCases() []struct {
+// bothFamilyCase is one way a wildcard listen serves both families.
+type bothFamilyCase struct {
 	name      string
 	lc        func() *dualstack.ListenConfig
 	wantMode  dualstack.Mode
 	wantAddrs []string // with P for the port
 	wantState func(proto string) []socketState
-} {
+}
+
+// sockets is what a *Listener and a *PacketConn both report.
+type sockets interface {
+	Mode() dualstack.Mode
+	Addrs() []net.Addr
+	SyscallConns() []syscall.Conn
+}
+
+// checkSockets checks the mode, the addresses and the kernel's view of
+// the sockets that tc promises for proto ("tcp" or "udp"), and returns
+// the port they share.
+func checkSockets(t *testing.T, tc bothFamilyCase, proto string, s sockets, addr net.Addr) int {
+	t.Helper()
+	if got := s.Mode(); got != tc.wantMode {
+		t.Fatalf("Mode() = %v, want %v", got, tc.wantMode)
+	}
+	p := portOf(t, addr)
+	want := strings.Split(strings.ReplaceAll(strings.Join(tc.wantAddrs, " "), "P", strconv.Itoa(p)), " ")
+	if diff := cmp.Diff(want, addrStrings(s.Addrs())); diff != "" {
+		t.Errorf("Addrs() mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(tc.wantState(proto), kernelState(t, s.SyscallConns())); diff != "" {
+		t.Errorf("sockets as the kernel holds them (-want +got):\n%s", diff)
+	}
+	return p
+}
+
+// bothFamilyCases are the ways a wildcard listen serves both families.
+func bothFamilyCases() []bothFamilyCase {
 	single := func(proto string) []socketState { return []socketState{{proto + "6", false}} }
 	two := func(proto string) []socketState { return []socketState{{proto + "6", true}, {proto + "4", false}} }
-	type tc = struct {
-		name      string
-		lc        func() *dualstack.ListenConfig
-		wantMode  dualstack.Mode
-		wantAddrs []string
-		wantState func(proto string) []socketState
-	}
+	type tc = bothFamilyCase
 	cases := []tc{
 		{"single socket", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
 		{"single socket unmapped", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{Unmap: true} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
@@ -94,17 +117,7 @@ func TestListenServesBothFamilies(t *testing.T) {
 				t.Fatalf("Listen: %v", err)
 			}
 			defer l.Close()
-			if got := l.Mode(); got != tc.wantMode {
-				t.Fatalf("Mode() = %v, want %v", got, tc.wantMode)
-			}
-			p := portOf(t, l.Addr())
-			want := strings.Split(strings.ReplaceAll(strings.Join(tc.wantAddrs, " "), "P", strconv.Itoa(p)), " ")
-			if diff := cmp.Diff(want, addrStrings(l.Addrs())); diff != "" {
-				t.Errorf("Addrs() mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantState("tcp"), kernelState(t, l.SyscallConns())); diff != "" {
-				t.Errorf("sockets as the kernel holds them (-want +got):\n%s", diff)
-			}
+			p := checkSockets(t, tc, "tcp", l, l.Addr())
 
 			srv4 := roundTrip(t, l, loopback("127.0.0.1", p))
 			srv6 := roundTrip(t, l, loopback("::1", p))
@@ -157,17 +170,7 @@ func TestListenPacketServesBothFamilies(t *testing.T) {
 				t.Fatalf("ListenPacket: %v", err)
 			}
 			defer pc.Close()
-			if got := pc.Mode(); got != tc.wantMode {
-				t.Fatalf("Mode() = %v, want %v", got, tc.wantMode)
-			}
-			p := portOf(t, pc.LocalAddr())
-			want := strings.Split(strings.ReplaceAll(strings.Join(tc.wantAddrs, " "), "P", strconv.Itoa(p)), " ")
-			if diff := cmp.Diff(want, addrStrings(pc.Addrs())); diff != "" {
-				t.Errorf("Addrs() mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantState("udp"), kernelState(t, pc.SyscallConns())); diff != "" {
-				t.Errorf("sockets as the kernel holds them (-want +got):\n%s", diff)
-			}
+			p := checkSockets(t, tc, "udp", pc, pc.LocalAddr())
 			from4 := packetRoundTrip(t, pc, loopback("127.0.0.1", p))
 			packetRoundTrip(t, pc, loopback("::1", p))
 
