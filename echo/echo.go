@@ -124,8 +124,9 @@ type TB interface {
 	Cleanup(func())
 }
 
-// counters are the server's live statistics, updated atomically on the hot
-// path and read by Stats.
+// counters are the server's live statistics, updated atomically and read
+// by Stats. A Server leaves the traffic fields at zero: its connections
+// count their own (ioCounts).
 type counters struct {
 	active              atomic.Int64
 	total, rejected     atomic.Uint64
@@ -233,6 +234,7 @@ type Server struct {
 	listeners map[*trackedListener]struct{}
 	bound     map[net.Listener]*trackedListener // by Listen, for Serve
 	conns     map[*conn]struct{}
+	closedIO  ioCounts      // traffic of the connections no longer in conns
 	done      chan struct{} // closed by Shutdown and Close: ends Accept pauses
 	connsDone chan struct{} // closed when shutting down and no conn is left
 }
@@ -374,8 +376,19 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Stats returns a snapshot of the server's counters.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+// Stats returns a snapshot of the server's counters. Each connection
+// counts its own traffic, so Stats takes the lock that Accept and closing
+// connections take and sums over the connections being served.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats.snapshot()
+	s.closedIO.addTo(&st)
+	for c := range s.conns {
+		c.io.addTo(&st)
+	}
+	return st
+}
 
 // PacketServer is a UDP echo server: each datagram is answered with one
 // datagram to its sender. Its zero value echoes datagrams of any size

@@ -8,10 +8,15 @@ import "net"
 // syscall.RawConn (Windows' sockets are not in non-blocking mode; js and
 // wasip1 have no sockets of their own) reads through net.Conn, so a
 // connection blocked on input holds its pooled buffer.
-type sysConn struct{ nc net.Conn }
+type sysConn struct {
+	nc  net.Conn
+	buf heldBuf
+}
 
 func (s *sysConn) init(c *conn) { s.nc = c.nc }
 
-func (s *sysConn) read() (*[]byte, int, error) { return plainRead(s.nc) }
+func (s *sysConn) read() ([]byte, error) { return plainRead(s.nc, &s.buf) }
+
+func (s *sysConn) release() { s.buf.release() }
 
 func (s *sysConn) waitReadable() error { return nil }

@@ -14,15 +14,16 @@ import (
 
 // sysConn reads a *net.TCPConn through its syscall.RawConn so that a
 // connection waiting for input holds no buffer. net.Conn.Read needs its
-// buffer before it blocks; RawConn.Read instead calls readFn when the
-// poller says the socket may be readable, and readFn takes a pooled buffer
-// only for the read(2) itself, giving it back if the read would block.
-// That costs no extra system call: net.Conn.Read also tries read(2) first
-// and waits on EAGAIN.
+// buffer before it blocks; RawConn.Read instead calls readFn, which tries
+// read(2) into the held buffer and, if the read would block, gives the
+// buffer back to the pool before RawConn.Read waits for the poller. That
+// costs no extra system call: net.Conn.Read also tries read(2) first and
+// waits on EAGAIN. A connection that always has input waiting (a stream,
+// pipelined requests) keeps its buffer from read to read.
 type sysConn struct {
 	nc    net.Conn
 	rc    syscall.RawConn // nil: not a socket we may read directly
-	buf   *[]byte
+	buf   heldBuf
 	n     int
 	err   error
 	peek  [1]byte
@@ -59,37 +60,42 @@ func (s *sysConn) init(c *conn) {
 	s.peekFn = s.peekSys
 }
 
-// read returns a pooled buffer holding n > 0 bytes, or an error (io.EOF at
-// the end of the stream) and no buffer.
-func (s *sysConn) read() (*[]byte, int, error) {
+// read returns the next n > 0 bytes of the stream, in the held buffer and
+// valid until the next read or release, or an error (io.EOF at the end of
+// the stream).
+func (s *sysConn) read() ([]byte, error) {
 	if s.rc == nil {
-		return plainRead(s.nc)
+		return plainRead(s.nc, &s.buf)
 	}
-	s.buf, s.n, s.err = nil, 0, nil
+	s.n, s.err = 0, nil
 	if err := s.rc.Read(s.readFn); err != nil {
-		return nil, 0, err // deadline or close: readFn took no buffer
+		return nil, err // deadline or close: the connection ends, and its buffer with it
 	}
-	return s.buf, s.n, s.err
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s.buf.get()[:s.n], nil
 }
 
+// release gives the held buffer back to the pool.
+func (s *sysConn) release() { s.buf.release() }
+
 func (s *sysConn) readSys(fd uintptr) bool {
-	b := getBuf()
+	b := s.buf.get()
 	for {
-		n, err := unix.Read(int(fd), *b)
+		n, err := unix.Read(int(fd), b)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			putBuf(b) // nothing to read: wait with no buffer held
+			s.buf.release() // nothing to read: wait with no buffer held
 			return false
 		case err != nil:
-			putBuf(b)
 			s.err = os.NewSyscallError("read", err)
 		case n == 0:
-			putBuf(b)
 			s.err = io.EOF
 		default:
-			s.buf, s.n = b, n
+			s.n = n
 		}
 		return true
 	}

@@ -217,6 +217,7 @@ func (s *Server) trackConn(c *conn, add bool) int {
 	}
 	delete(s.conns, c)
 	s.stats.active.Add(-1)
+	s.closedIO.merge(&c.io)
 	if len(s.conns) == 0 && s.connsDone != nil {
 		select {
 		case <-s.connsDone:

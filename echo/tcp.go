@@ -25,6 +25,24 @@ var rawBufs = sync.Pool{New: func() any { b := make([]byte, rawBufSize); return 
 func getBuf() *[]byte  { return rawBufs.Get().(*[]byte) }
 func putBuf(b *[]byte) { rawBufs.Put(b) }
 
+// heldBuf is a raw connection's pooled read buffer, taken from the pool on
+// first use and held until released.
+type heldBuf struct{ b *[]byte }
+
+func (h *heldBuf) get() []byte {
+	if h.b == nil {
+		h.b = getBuf()
+	}
+	return *h.b
+}
+
+func (h *heldBuf) release() {
+	if h.b != nil {
+		putBuf(h.b)
+		h.b = nil
+	}
+}
+
 // lingerTimeout bounds how long a connection being shut down waits for the
 // client to close after the server half-closed it. Closing while the client
 // still sends makes the kernel answer with RST, and a client that receives
@@ -47,10 +65,12 @@ type conn struct {
 	writeTO   time.Duration // <= 0: none
 	quitting  atomic.Bool   // set by Shutdown before it wakes the reader
 
-	// Lazy deadlines: when each was last moved (see Server.IdleTimeout).
-	readArmed, writeArmed time.Time
+	// Lazy deadlines: when each was last moved, as monoNow readings, zero
+	// for never (see Server.IdleTimeout).
+	readArmed, writeArmed time.Duration
 
 	sys sysConn // platform read path (read_*.go)
+	io  ioCounts
 
 	// Framed mode only.
 	fw        *frame.Writer
@@ -81,6 +101,17 @@ func (c *conn) quit() {
 	c.nc.SetReadDeadline(aLongTimeAgo)
 }
 
+// clockBase anchors monoNow.
+var clockBase = time.Now()
+
+// monoNow reads the monotonic clock alone, for the lazy deadlines' check
+// on every request: time.Since of a fixed time.Time skips the wall clock
+// reading that time.Now also makes. On the development machine (a KVM
+// guest) time.Now took 82 ns and time.Since 50 ns, and in
+// BenchmarkPingPongInterleaved the switch moved raw one-connection
+// ping-pong from 0.965 to 0.980 of the baseline's throughput.
+func monoNow() time.Duration { return time.Since(clockBase) }
+
 // armRead moves the read deadline to IdleTimeout from now, unless it was
 // moved less than IdleTimeout/8 ago: SetReadDeadline takes a lock and
 // resets a runtime timer, which would otherwise cost every read. Once the
@@ -91,10 +122,10 @@ func (c *conn) armRead() error {
 		return errQuit
 	}
 	if c.idle > 0 {
-		now := time.Now()
-		if now.Sub(c.readArmed) >= c.idle/8 {
+		now := monoNow()
+		if c.readArmed == 0 || now-c.readArmed >= c.idle/8 {
 			c.readArmed = now
-			if err := c.nc.SetReadDeadline(now.Add(c.idle)); err != nil {
+			if err := c.nc.SetReadDeadline(clockBase.Add(now + c.idle)); err != nil {
 				return err
 			}
 			// quit may have run between the check above and this
@@ -111,10 +142,10 @@ func (c *conn) armRead() error {
 // armWrite is armRead for WriteTimeout.
 func (c *conn) armWrite() error {
 	if c.writeTO > 0 {
-		now := time.Now()
-		if now.Sub(c.writeArmed) >= c.writeTO/8 {
+		now := monoNow()
+		if c.writeArmed == 0 || now-c.writeArmed >= c.writeTO/8 {
 			c.writeArmed = now
-			return c.nc.SetWriteDeadline(now.Add(c.writeTO))
+			return c.nc.SetWriteDeadline(clockBase.Add(now + c.writeTO))
 		}
 	}
 	return nil
@@ -127,7 +158,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.nc.Write(p)
-	c.srv.stats.bytesOut.Add(uint64(n))
+	c.io.bytesOut.Add(uint64(n))
 	if err != nil {
 		err = &ioError{op: "write", err: err}
 	}
@@ -144,13 +175,36 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.nc.Read(p)
-	c.srv.stats.bytesIn.Add(uint64(n))
+	c.io.bytesIn.Add(uint64(n))
 	return n, err
 }
 
 func (c *conn) flush() error {
 	c.unflushed = false
 	return c.fw.Flush()
+}
+
+// ioCounts is one connection's traffic. Each connection counts its own,
+// written by its goroutine alone, so that serving a request touches no
+// cache line that other connections write; Server.Stats sums them.
+type ioCounts struct {
+	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
+}
+
+// merge adds o's counts to c's.
+func (c *ioCounts) merge(o *ioCounts) {
+	c.bytesIn.Add(o.bytesIn.Load())
+	c.bytesOut.Add(o.bytesOut.Load())
+	c.msgsIn.Add(o.msgsIn.Load())
+	c.msgsOut.Add(o.msgsOut.Load())
+}
+
+// addTo adds c's counts to st's.
+func (c *ioCounts) addTo(st *Stats) {
+	st.BytesIn += c.bytesIn.Load()
+	st.BytesOut += c.bytesOut.Load()
+	st.MessagesIn += c.msgsIn.Load()
+	st.MessagesOut += c.msgsOut.Load()
 }
 
 // ioError marks a write error, so that a write deadline is told apart from
@@ -189,24 +243,20 @@ func (c *conn) serve() {
 // stops the server reading from it (TCP flow control) instead of growing a
 // queue, and every byte read has been echoed whenever a read begins.
 func (c *conn) serveRaw() error {
+	defer c.sys.release()
 	for {
 		if err := c.armRead(); err != nil {
 			return err
 		}
-		b, n, err := c.sys.read()
-		if n > 0 {
-			c.srv.stats.bytesIn.Add(uint64(n))
-			reply := (*b)[:n]
+		p, err := c.sys.read()
+		if len(p) > 0 {
+			c.io.bytesIn.Add(uint64(len(p)))
 			if c.transform != nil {
-				reply = c.transform(reply)
+				p = c.transform(p)
 			}
-			if _, werr := c.Write(reply); werr != nil {
-				putBuf(b)
+			if _, werr := c.Write(p); werr != nil {
 				return werr
 			}
-		}
-		if b != nil {
-			putBuf(b)
 		}
 		if err != nil {
 			return err
@@ -252,7 +302,7 @@ func (c *conn) serveFramed() error {
 		if err != nil {
 			return c.flushThen(err)
 		}
-		c.srv.stats.msgsIn.Add(1)
+		c.io.msgsIn.Add(1)
 		if c.transform != nil {
 			msg = c.transform(msg)
 		}
@@ -260,7 +310,7 @@ func (c *conn) serveFramed() error {
 			return err
 		}
 		c.unflushed = true
-		c.srv.stats.msgsOut.Add(1)
+		c.io.msgsOut.Add(1)
 	}
 }
 
@@ -337,17 +387,13 @@ func (c *conn) linger() {
 // maxLingerDiscard caps what linger reads and discards.
 const maxLingerDiscard = 256 << 20
 
-// plainRead reads into a pooled buffer through net.Conn.Read, for conns the
-// platform read path cannot take.
-func plainRead(nc net.Conn) (*[]byte, int, error) {
-	b := getBuf()
-	n, err := nc.Read(*b)
-	if n == 0 {
-		putBuf(b)
-		if err == nil {
-			err = io.ErrNoProgress
-		}
-		return nil, 0, err
+// plainRead reads into h through net.Conn.Read, for conns the platform
+// read path cannot take; the buffer stays held while the read blocks.
+func plainRead(nc net.Conn, h *heldBuf) ([]byte, error) {
+	b := h.get()
+	n, err := nc.Read(b)
+	if n == 0 && err == nil {
+		err = io.ErrNoProgress
 	}
-	return b, n, err
+	return b[:n], err
 }
