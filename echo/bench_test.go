@@ -2,6 +2,7 @@ package echo_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -413,7 +414,13 @@ func udpClient(c *net.UDPConn, n, window int) (lost int) {
 	for i := range out {
 		out[i].Buffers = [][]byte{pattern[:64]}
 	}
+	gso := segmentWrites(c, 64)
+	window64 := bytes.Repeat(pattern[:64], window)
 	send := func(k int) {
+		if gso {
+			c.Write(window64[:k*64]) // k datagrams; a failure shows as loss
+			return
+		}
 		for sent := 0; sent < k; {
 			m, err := pc.WriteBatch(out[:k-sent], 0)
 			if err != nil {
