@@ -393,8 +393,12 @@ func (s *Server) Stats() Stats {
 // PacketServer is a UDP echo server: each datagram is answered with one
 // datagram to its sender. Its zero value echoes datagrams of any size
 // unchanged. On Linux it reads and writes batches of datagrams per system
-// call (recvmmsg(2), sendmmsg(2)); elsewhere one per call. A PacketServer must
-// not be copied after first use.
+// call (recvmmsg(2), sendmmsg(2)), and replies of one size to one peer that
+// follow each other in a batch leave as one segmented send (UDP_SEGMENT,
+// Linux 4.18), which the kernel cuts into separate datagrams again: the
+// peer receives exactly what it would otherwise. Elsewhere it reads and
+// writes one datagram per call. A PacketServer must not be copied after
+// first use.
 type PacketServer struct {
 	// Network is "udp" (the zero value), "udp4" or "udp6", used by Listen.
 	Network string
@@ -428,8 +432,9 @@ type PacketServer struct {
 
 	inShutdown atomic.Bool
 	stats      counters
-	dropLog    rateLimit // oversize datagrams and failed sends
-	errLog     rateLimit // read errors and transform panics
+	segmented  atomic.Uint64 // replies sent in segmented runs (udp_linux.go)
+	dropLog    rateLimit     // oversize datagrams and failed sends
+	errLog     rateLimit     // read errors and transform panics
 
 	mu          sync.Mutex
 	addr        net.Addr
