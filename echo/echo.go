@@ -205,7 +205,10 @@ type Server struct {
 	// WriteTimeout bounds how long a reply may take to leave, so a client
 	// that sends but never reads is cut instead of holding a goroutine and a
 	// buffer forever. Zero means [DefaultWriteTimeout]; negative means no
-	// limit. Like IdleTimeout, the deadline moves at most every 1/8 of it.
+	// limit. On Unix the clock starts when a write finds the socket's send
+	// buffer full and must wait, and stops when that write is done; a write
+	// that does not wait sets no deadline. Elsewhere, like IdleTimeout, the
+	// deadline is moved at most every 1/8 of it.
 	WriteTimeout time.Duration
 
 	// Options are socket options for the listener and every connection,

@@ -401,3 +401,63 @@ func TestTransformPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTimeoutEndsWithItsWrite: WriteTimeout bounds a write that has to
+// wait for the client, and nothing after it. A client stops reading until
+// the server's reply is stuck, reads it all well within the timeout, stays
+// quiet for longer than the timeout, and then talks again: it must be
+// answered, not cut by a deadline left over from the stuck write.
+func TestWriteTimeoutEndsWithItsWrite(t *testing.T) {
+	t.Parallel()
+	const (
+		writeTimeout = 2 * time.Second
+		push         = 64 << 20 // more than loopback's socket buffers hold; a multiple of len(pattern)
+	)
+	s := &echo.Server{WriteTimeout: writeTimeout}
+	addr := echo.Start(t, s)
+	c := dial(t, "tcp", addr)
+
+	var pusher group
+	pusher.Go(func() error {
+		for sent := 0; sent < push; sent += len(pattern) {
+			if _, err := c.Write(pattern); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// With the client not reading, the server's echo fills the buffers
+	// and its write waits; its byte count then stops moving.
+	var last uint64
+	stalls := 0
+	waitFor(t, "the server's write to stall", func() bool {
+		out := s.Stats().BytesOut
+		if out == last && out > 0 {
+			stalls++
+		} else {
+			stalls = 0
+		}
+		last = out
+		return stalls >= 25 // 50 ms at waitFor's 2 ms tick
+	})
+	if _, err := io.CopyN(io.Discard, c, push); err != nil {
+		t.Fatalf("reading the pushed echo: %v", err)
+	}
+	if err := pusher.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(writeTimeout + writeTimeout/2) // the stuck write's deadline is long past
+	buf := make([]byte, 64<<10)
+	if _, err := c.Write(pattern[:len(buf)]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("after a quiet spell longer than WriteTimeout: %v", err)
+	}
+	if !bytes.Equal(buf, pattern[:len(buf)]) {
+		t.Error("echo differs")
+	}
+	if st := s.Stats(); st.Timeouts != 0 {
+		t.Errorf("%d timeouts, want 0", st.Timeouts)
+	}
+}

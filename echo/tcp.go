@@ -69,7 +69,7 @@ type conn struct {
 	// for never (see Server.IdleTimeout).
 	readArmed, writeArmed time.Duration
 
-	sys sysConn // platform read path (read_*.go)
+	sys sysConn // platform read and write paths (sysconn_*.go)
 	io  ioCounts
 
 	// Framed mode only.
@@ -139,7 +139,8 @@ func (c *conn) armRead() error {
 	return nil
 }
 
-// armWrite is armRead for WriteTimeout.
+// armWrite is armRead for WriteTimeout, for the platforms whose writes go
+// through net.Conn.Write (plainWrite).
 func (c *conn) armWrite() error {
 	if c.writeTO > 0 {
 		now := monoNow()
@@ -154,10 +155,7 @@ func (c *conn) armWrite() error {
 // Write writes p to the connection under WriteTimeout and counts it. It is
 // also the frame.Writer's destination.
 func (c *conn) Write(p []byte) (int, error) {
-	if err := c.armWrite(); err != nil {
-		return 0, err
-	}
-	n, err := c.nc.Write(p)
+	n, err := c.sys.write(c, p)
 	c.io.bytesOut.Add(uint64(n))
 	if err != nil {
 		err = &ioError{op: "write", err: err}
@@ -386,6 +384,14 @@ func (c *conn) linger() {
 
 // maxLingerDiscard caps what linger reads and discards.
 const maxLingerDiscard = 256 << 20
+
+// plainWrite writes through net.Conn.Write, with the lazy write deadline.
+func (c *conn) plainWrite(p []byte) (int, error) {
+	if err := c.armWrite(); err != nil {
+		return 0, err
+	}
+	return c.nc.Write(p)
+}
 
 // plainRead reads into h through net.Conn.Read, for conns the platform
 // read path cannot take; the buffer stays held while the read blocks.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/framesock/framesock/dualstack"
 	"golang.org/x/sys/unix"
@@ -29,9 +30,16 @@ type sysConn struct {
 	peek  [1]byte
 	woken bool // peekSys has run once in this waitReadable
 
+	// The write in progress (see write).
+	writeTO time.Duration
+	wp      []byte // still to write
+	wn      int    // written
+	werr    error
+	armed   bool // the write deadline is set
+
 	// Bound once per connection: a method value passed to RawConn.Read
 	// would otherwise be allocated on every call.
-	readFn, peekFn func(fd uintptr) bool
+	readFn, peekFn, writeFn func(fd uintptr) bool
 }
 
 func (s *sysConn) init(c *conn) {
@@ -56,8 +64,10 @@ func (s *sysConn) init(c *conn) {
 		return
 	}
 	s.rc = rc
+	s.writeTO = c.writeTO
 	s.readFn = s.readSys
 	s.peekFn = s.peekSys
+	s.writeFn = s.writeSys
 }
 
 // read returns the next n > 0 bytes of the stream, in the held buffer and
@@ -131,4 +141,54 @@ func (s *sysConn) peekSys(fd uintptr) bool {
 		// Data, EOF or an error: the next read reports the last two.
 		return err != unix.EAGAIN
 	}
+}
+
+// write writes all of p, or fails. It tries write(2) at once and sets the
+// write deadline (WriteTimeout from now) only when the socket's send buffer
+// is full and the write must wait, then clears it when the write is done:
+// a reply that fits, the usual case, costs no clock read and no timer, and
+// no deadline outlives the write it bounded.
+func (s *sysConn) write(c *conn, p []byte) (int, error) {
+	if s.rc == nil {
+		return c.plainWrite(p)
+	}
+	s.wp, s.wn, s.werr, s.armed = p, 0, nil, false
+	err := s.rc.Write(s.writeFn)
+	if s.armed {
+		if cerr := s.nc.SetWriteDeadline(time.Time{}); err == nil && s.werr == nil {
+			err = cerr
+		}
+	}
+	n := s.wn
+	s.wp = nil
+	if err == nil {
+		err = s.werr
+	}
+	return n, err
+}
+
+func (s *sysConn) writeSys(fd uintptr) bool {
+	for len(s.wp) > 0 {
+		n, err := unix.Write(int(fd), s.wp)
+		if n > 0 {
+			s.wn += n
+			s.wp = s.wp[n:]
+		}
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			if !s.armed && s.writeTO > 0 {
+				s.armed = true
+				if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
+					s.werr = err
+					return true
+				}
+			}
+			return false // RawConn.Write waits for room, or the deadline
+		case err != nil:
+			s.werr = os.NewSyscallError("write", err)
+			return true
+		}
+	}
+	return true
 }
