@@ -196,8 +196,8 @@ func (b *batcher) send(s *PacketServer, k int) error {
 	for sent := 0; sent < k; {
 		n, err := b.bc.WriteBatch(b.out[sent:k], 0)
 		n = max(n, 0) // x/net passes on sendmmsg's -1 when the first message fails
-		for _, m := range b.out[sent : sent+n] {
-			b.count(s, m)
+		for i := range b.out[sent : sent+n] {
+			b.count(s, &b.out[sent+i])
 		}
 		sent += n
 		if err != nil {
@@ -222,7 +222,7 @@ func (b *batcher) send(s *PacketServer, k int) error {
 }
 
 // count records a sent message's replies.
-func (b *batcher) count(s *PacketServer, m ipv4.Message) {
+func (b *batcher) count(s *PacketServer, m *ipv4.Message) {
 	for _, p := range m.Buffers {
 		s.sent(len(p))
 	}
@@ -232,19 +232,21 @@ func (b *batcher) count(s *PacketServer, m ipv4.Message) {
 }
 
 // refused handles a message sendmmsg did not send. A single reply is
-// dropped. A segmented run is sent again one datagram at a time, and
-// segmentation is cut back first: EIO means the route cannot segment at
-// all (no checksum offload: udp(7)), so it stops; any other error (EINVAL
-// for a segment longer than the path MTU allows) stops it for runs of
-// this size and larger.
+// dropped. A segmented run is sent again one datagram at a time, after
+// cutting segmentation back if the error was about it: EIO means the route
+// cannot segment at all (no checksum offload: udp(7)), so it stops;
+// EINVAL or EMSGSIZE (a segment longer than the path MTU allows, say)
+// stops it for runs of this size and larger. Other errors concern the
+// peer, not segmentation.
 func (b *batcher) refused(s *PacketServer, m *ipv4.Message, err error) error {
 	if len(m.Buffers) == 1 {
 		s.drop(m.Addr, "reply not sent: "+err.Error(), len(m.Buffers[0]))
 		return nil
 	}
-	if errors.Is(err, unix.EIO) {
+	switch {
+	case errors.Is(err, unix.EIO):
 		b.segMax = 0
-	} else {
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EMSGSIZE):
 		b.segMax = min(b.segMax, len(m.Buffers[0])-1)
 	}
 	one := []ipv4.Message{{Addr: m.Addr}}
