@@ -20,10 +20,12 @@ import (
 // buffer back to the pool before RawConn.Read waits for the poller. That
 // costs no extra system call: net.Conn.Read also tries read(2) first and
 // waits on EAGAIN. A connection that always has input waiting (a stream,
-// pipelined requests) keeps its buffer from read to read.
+// pipelined requests) keeps its buffer from read to read. Writes go through
+// the same RawConn so that the write deadline is set only for a write that
+// has to wait (see write).
 type sysConn struct {
 	nc    net.Conn
-	rc    syscall.RawConn // nil: not a socket we may read directly
+	rc    syscall.RawConn // nil: not a socket we may use directly
 	buf   heldBuf
 	n     int
 	err   error
