@@ -5,15 +5,14 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/framesock/framesock/dualstack"
+	"github.com/framesock/framesock/internal/netnstest"
 )
 
 // netnsEnv names the scenario a re-executed test binary runs inside a
@@ -31,53 +30,19 @@ const netnsEnv = "DUALSTACK_TEST_NETNS"
 //     AF_INET6 sockets available: Listen gets SingleSocket, IPv4 clients
 //     connect through the mapped path, and no IPv6 client can.
 //
-// The test re-executes its own binary under unshare(1) -n, which needs
-// root (CAP_SYS_ADMIN); it skips with the reason otherwise.
+// The test re-executes its own binary in a new network namespace
+// (internal/netnstest), which needs root; it skips with the reason
+// otherwise.
 func TestKernelNetns(t *testing.T) {
 	if scenario := os.Getenv(netnsEnv); scenario != "" {
 		runNetnsScenario(t, scenario)
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skipf("skipping: a network namespace needs root, running as uid %d", os.Geteuid())
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skipf("skipping: unshare(1) not found: %v", err)
-	}
-	t.Parallel()
-	for _, scenario := range []string{"bindv6only", "disable_ipv6"} {
-		t.Run(scenario, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, unshare, "-n", "--", os.Args[0],
-				"-test.run=^TestKernelNetns$", "-test.v", "-test.count=1", "-test.timeout=50s")
-			cmd.Env = append(os.Environ(), netnsEnv+"="+scenario)
-			out, err := cmd.CombinedOutput()
-			if err != nil && strings.Contains(string(out), "unshare failed") {
-				t.Skipf("skipping: cannot create a network namespace here: %s", out)
-			}
-			t.Logf("in a new network namespace:\n%s", out)
-			if err != nil {
-				t.Fatalf("scenario %s failed: %v", scenario, err)
-			}
-			// A child that could not change the namespace (a read-only
-			// /proc/sys in some containers) skips, and exits 0 like a
-			// pass; report its reason rather than a pass.
-			if strings.Contains(string(out), "--- SKIP: TestKernelNetns") {
-				t.Skipf("skipping: the namespace could not be set up:\n%s", out)
-			}
-			if !strings.Contains(string(out), "--- PASS: TestKernelNetns") {
-				t.Fatalf("scenario %s did not run to a pass", scenario)
-			}
-		})
-	}
+	netnstest.Run(t, netnsEnv, "bindv6only", "disable_ipv6")
 }
 
 func runNetnsScenario(t *testing.T, scenario string) {
-	// A new namespace has only lo, and it is down.
-	setLinkUp(t, "lo")
+	netnstest.SetLinkUp(t, "lo")
 	switch scenario {
 	case "bindv6only":
 		writeSysctl(t, "net/ipv6/bindv6only", "1")
@@ -179,30 +144,5 @@ func writeSysctl(t *testing.T, name, value string) {
 	}
 	if got, err := os.ReadFile(path); err != nil || strings.TrimSpace(string(got)) != value {
 		t.Fatalf("sysctl %s reads %q, %v after writing %s", name, got, err, value)
-	}
-}
-
-// setLinkUp sets IFF_UP on a link with SIOCSIFFLAGS (netdevice(7)), so the
-// test does not need ip(8).
-func setLinkUp(t *testing.T, name string) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		t.Fatalf("SIOCGIFFLAGS %s: %v", name, err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			t.Skipf("skipping: cannot bring %s up here: %v", name, err)
-		}
-		t.Fatalf("SIOCSIFFLAGS %s: %v", name, err)
 	}
 }
