@@ -436,6 +436,7 @@ type PacketServer struct {
 	inShutdown atomic.Bool
 	stats      counters
 	segmented  atomic.Uint64 // replies sent in segmented runs (udp_linux.go)
+	segRefused atomic.Uint64 // segmented runs the kernel refused
 	dropLog    rateLimit     // oversize datagrams and failed sends
 	errLog     rateLimit     // read errors and transform panics
 

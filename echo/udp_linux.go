@@ -243,6 +243,7 @@ func (b *batcher) refused(s *PacketServer, m *ipv4.Message, err error) error {
 		s.drop(m.Addr, "reply not sent: "+err.Error(), len(m.Buffers[0]))
 		return nil
 	}
+	s.segRefused.Add(1)
 	switch {
 	case errors.Is(err, unix.EIO):
 		b.segMax = 0

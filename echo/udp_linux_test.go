@@ -132,6 +132,11 @@ func TestPacketServerSegments(t *testing.T) {
 			if st := s.Stats(); st.Dropped != 0 {
 				t.Errorf("%d datagrams dropped, want 0", st.Dropped)
 			}
+			// All four runs of the one batch were formed before the
+			// first was refused.
+			if got := echo.SegmentRefusals(s); tt.refuse && got != 4 {
+				t.Errorf("%d segmented runs refused, want 4", got)
+			}
 		})
 	}
 }
