@@ -73,7 +73,8 @@ type Server struct {
 
 	cancel  context.CancelFunc
 	done    chan struct{}
-	err     error // run's result, set before done is closed
+	err     error         // run's result, set before done is closed
+	copied  chan struct{} // closed once everything run wrote is in out
 	out     syncBuffer
 	stop    sync.Once
 	stopErr error
@@ -86,7 +87,7 @@ type Server struct {
 func StartServer(t testing.TB, run RunFunc, args ...string) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cancel: cancel, done: make(chan struct{})}
+	s := &Server{cancel: cancel, done: make(chan struct{}), copied: make(chan struct{})}
 	pr, pw := io.Pipe()
 	go func() {
 		defer close(s.done)
@@ -97,9 +98,8 @@ func StartServer(t testing.TB, run RunFunc, args ...string) *Server {
 	}()
 
 	first := make(chan error, 1)
-	copied := make(chan struct{})
 	go func() {
-		defer close(copied)
+		defer close(s.copied)
 		addr, rest, err := ReadListening(pr)
 		s.Addr = addr
 		first <- err
@@ -111,12 +111,7 @@ func StartServer(t testing.TB, run RunFunc, args ...string) *Server {
 
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
-			t.Errorf("server %v: run returned %v after cancellation, want nil", args, err)
-		}
-		select {
-		case <-copied:
-		case <-time.After(Timeout):
-			t.Errorf("server %v: output still open %v after stopping", args, Timeout)
+			t.Errorf("server %v: stopping: %v, want nil", args, err)
 		}
 	})
 
@@ -131,16 +126,25 @@ func StartServer(t testing.TB, run RunFunc, args ...string) *Server {
 	return s
 }
 
-// Stop cancels the server's context, as SIGINT does to the program, and
-// returns what run returned. It is safe to call more than once.
+// Stop cancels the server's context, as SIGINT does to the program, waits
+// until run has returned and everything it wrote is in Output, and returns
+// what run returned. It is safe to call more than once.
 func (s *Server) Stop() error {
 	s.stop.Do(func() {
 		s.cancel()
+		timeout := time.After(Timeout)
 		select {
 		case <-s.done:
 			s.stopErr = s.err
-		case <-time.After(Timeout):
+		case <-timeout:
 			s.stopErr = fmt.Errorf("run did not return within %v of cancellation", Timeout)
+			return
+		}
+		// run's last lines may still be on their way through the pipe.
+		select {
+		case <-s.copied:
+		case <-timeout:
+			s.stopErr = fmt.Errorf("output still open %v after cancellation", Timeout)
 		}
 	})
 	return s.stopErr
