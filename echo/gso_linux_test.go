@@ -2,6 +2,7 @@ package echo_test
 
 import (
 	"net"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,15 +14,18 @@ import (
 // stack once, cut only at the receiving socket, which leaves the CPU to
 // the server being measured.
 func segmentWrites(c *net.UDPConn, size int) bool {
+	return setsockoptInt(c, unix.SOL_UDP, unix.UDP_SEGMENT, size) == nil
+}
+
+// setsockoptInt sets an integer socket option on c.
+func setsockoptInt(c syscall.Conn, level, opt, v int) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return false
+		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, size)
-	}); err != nil {
-		return false
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, v) }); err != nil {
+		return err
 	}
-	return serr == nil
+	return serr
 }

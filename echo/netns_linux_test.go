@@ -39,7 +39,7 @@ func runMTUScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !kernelSegments(t, pc.(*net.UDPConn)) {
+	if !echo.KnowsSegmentation(pc.(*net.UDPConn)) {
 		t.Skip("skipping: the kernel has no UDP_SEGMENT")
 	}
 	c, err := net.Dial("udp4", pc.LocalAddr().String())

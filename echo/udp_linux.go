@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -92,7 +93,7 @@ func newBatcher(pc net.PacketConn, max int) *batcher {
 // knowsSegmentation reports whether the kernel has UDP_SEGMENT. It must
 // be asked: a kernel older than 4.18 ignores a control message of a level
 // it does not know, and would send a run of replies as one datagram.
-func knowsSegmentation(uc *net.UDPConn) bool {
+func knowsSegmentation(uc syscall.Conn) bool {
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		return false

@@ -74,11 +74,14 @@ func TestPacketServerSegments(t *testing.T) {
 			default:
 				t.Fatalf("%T has no SyscallConn", pc)
 			}
-			if !kernelSegments(t, uc) {
+			if !echo.KnowsSegmentation(uc) {
+				t.Log("kernel without UDP_SEGMENT: expecting no segmented runs")
 				tt.segment = false
 			}
 			if tt.refuse {
-				setsockopt(t, uc, unix.SOL_SOCKET, unix.SO_NO_CHECK, 1)
+				if err := setsockoptInt(uc, unix.SOL_SOCKET, unix.SO_NO_CHECK, 1); err != nil {
+					t.Fatal(err)
+				}
 			}
 			port := pc.LocalAddr().(*net.UDPAddr).Port
 			clients := map[string]*net.UDPConn{}
@@ -138,33 +141,5 @@ func TestPacketServerSegments(t *testing.T) {
 				t.Errorf("%d segmented runs refused, want 4", got)
 			}
 		})
-	}
-}
-
-// kernelSegments reports whether the kernel has UDP_SEGMENT (Linux 4.18).
-func kernelSegments(t *testing.T, uc syscall.Conn) bool {
-	t.Helper()
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gerr error
-	rc.Control(func(fd uintptr) { _, gerr = unix.GetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT) })
-	if gerr != nil {
-		t.Logf("kernel without UDP_SEGMENT (%v): expecting no segmented runs", gerr)
-	}
-	return gerr == nil
-}
-
-func setsockopt(t *testing.T, uc syscall.Conn, level, opt, v int) {
-	t.Helper()
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var serr error
-	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, v) })
-	if serr != nil {
-		t.Fatal(serr)
 	}
 }
