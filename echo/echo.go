@@ -124,14 +124,11 @@ type TB interface {
 	Cleanup(func())
 }
 
-// counters are the server's live statistics, updated atomically and read
-// by Stats. A Server leaves the traffic fields at zero: its connections
-// count their own (ioCounts).
+// counters are a server's live statistics other than traffic, updated
+// atomically and read by Stats.
 type counters struct {
 	active              atomic.Int64
 	total, rejected     atomic.Uint64
-	bytesIn, bytesOut   atomic.Uint64
-	msgsIn, msgsOut     atomic.Uint64
 	dropped, acceptErrs atomic.Uint64
 	panics, timeouts    atomic.Uint64
 }
@@ -141,15 +138,35 @@ func (c *counters) snapshot() Stats {
 		ActiveConns:   c.active.Load(),
 		TotalConns:    c.total.Load(),
 		RejectedConns: c.rejected.Load(),
-		BytesIn:       c.bytesIn.Load(),
-		BytesOut:      c.bytesOut.Load(),
-		MessagesIn:    c.msgsIn.Load(),
-		MessagesOut:   c.msgsOut.Load(),
 		Dropped:       c.dropped.Load(),
 		AcceptErrors:  c.acceptErrs.Load(),
 		Panics:        c.panics.Load(),
 		Timeouts:      c.timeouts.Load(),
 	}
+}
+
+// ioCounts are traffic counters: a PacketServer's, and each TCP
+// connection's own, written by its goroutine alone, so that serving a
+// request touches no cache line that other connections write;
+// Server.Stats sums them.
+type ioCounts struct {
+	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
+}
+
+// merge adds o's counts to c's.
+func (c *ioCounts) merge(o *ioCounts) {
+	c.bytesIn.Add(o.bytesIn.Load())
+	c.bytesOut.Add(o.bytesOut.Load())
+	c.msgsIn.Add(o.msgsIn.Load())
+	c.msgsOut.Add(o.msgsOut.Load())
+}
+
+// addTo adds c's counts to st's.
+func (c *ioCounts) addTo(st *Stats) {
+	st.BytesIn += c.bytesIn.Load()
+	st.BytesOut += c.bytesOut.Load()
+	st.MessagesIn += c.msgsIn.Load()
+	st.MessagesOut += c.msgsOut.Load()
 }
 
 // Server is a TCP echo server. Its zero value is ready to use: it echoes a
@@ -435,6 +452,7 @@ type PacketServer struct {
 
 	inShutdown atomic.Bool
 	stats      counters
+	io         ioCounts
 	segmented  atomic.Uint64 // replies sent in segmented runs (udp_linux.go)
 	segRefused atomic.Uint64 // segmented runs the kernel refused
 	dropLog    rateLimit     // oversize datagrams and failed sends
@@ -568,7 +586,11 @@ func (s *PacketServer) Close() error {
 }
 
 // Stats returns a snapshot of the server's counters.
-func (s *PacketServer) Stats() Stats { return s.stats.snapshot() }
+func (s *PacketServer) Stats() Stats {
+	st := s.stats.snapshot()
+	s.io.addTo(&st)
+	return st
+}
 
 // Start serves s on an ephemeral loopback port ("127.0.0.1:0"; "[::1]:0"
 // when Network is "tcp6" or IPv4 loopback is missing) in a new goroutine and

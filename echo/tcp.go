@@ -182,29 +182,6 @@ func (c *conn) flush() error {
 	return c.fw.Flush()
 }
 
-// ioCounts is one connection's traffic. Each connection counts its own,
-// written by its goroutine alone, so that serving a request touches no
-// cache line that other connections write; Server.Stats sums them.
-type ioCounts struct {
-	bytesIn, bytesOut, msgsIn, msgsOut atomic.Uint64
-}
-
-// merge adds o's counts to c's.
-func (c *ioCounts) merge(o *ioCounts) {
-	c.bytesIn.Add(o.bytesIn.Load())
-	c.bytesOut.Add(o.bytesOut.Load())
-	c.msgsIn.Add(o.msgsIn.Load())
-	c.msgsOut.Add(o.msgsOut.Load())
-}
-
-// addTo adds c's counts to st's.
-func (c *ioCounts) addTo(st *Stats) {
-	st.BytesIn += c.bytesIn.Load()
-	st.BytesOut += c.bytesOut.Load()
-	st.MessagesIn += c.msgsIn.Load()
-	st.MessagesOut += c.msgsOut.Load()
-}
-
 // ioError marks a write error, so that a write deadline is told apart from
 // the read deadline that IdleTimeout sets.
 type ioError struct {

@@ -161,8 +161,8 @@ func (s *PacketServer) plainLoop(pc net.PacketConn) error {
 			continue
 		}
 		delay = 0
-		s.stats.bytesIn.Add(uint64(n))
-		s.stats.msgsIn.Add(1)
+		s.io.bytesIn.Add(uint64(n))
+		s.io.msgsIn.Add(1)
 		reply, ok := s.reply(buf[:n], from, ap)
 		if !ok {
 			continue
@@ -193,8 +193,8 @@ func peer(from net.Addr, ap netip.AddrPort) net.Addr {
 }
 
 func (s *PacketServer) sent(n int) {
-	s.stats.bytesOut.Add(uint64(n))
-	s.stats.msgsOut.Add(1)
+	s.io.bytesOut.Add(uint64(n))
+	s.io.msgsOut.Add(1)
 }
 
 // reply runs the transform on one datagram, turning a panic into a drop.

@@ -143,8 +143,8 @@ func (b *batcher) run(s *PacketServer) error {
 				s.drop(m.Addr, "datagram larger than MaxDatagramSize", m.N)
 				continue
 			}
-			s.stats.bytesIn.Add(uint64(m.N))
-			s.stats.msgsIn.Add(1)
+			s.io.bytesIn.Add(uint64(m.N))
+			s.io.msgsIn.Add(1)
 			reply, ok := s.reply(m.Buffers[0][:m.N], m.Addr, noAddrPort)
 			if !ok {
 				continue
