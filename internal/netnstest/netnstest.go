@@ -32,6 +32,7 @@ import (
 // Run re-executes the running test (t must be a top-level test) once per
 // scenario, each in a new network namespace with env set to the scenario's
 // name, as a parallel subtest that passes, fails or skips as the child did.
+// It marks t parallel too, after the checks that may skip it.
 func Run(t *testing.T, env string, scenarios ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
