@@ -465,6 +465,20 @@ func (c *PacketConn) SyscallConns() []syscall.Conn {
 	return scs
 }
 
+// UDPConn returns the one socket of a connection in [SingleSocket],
+// [IPv4Only] or [IPv6Only] mode, and nil in [TwoSockets] mode. It is there
+// for I/O that [net.PacketConn] does not offer, such as batched reads and
+// writes (recvmmsg and sendmmsg through golang.org/x/net/ipv6). Datagrams
+// read from it come without this package's address handling: a
+// dual-stack socket reports IPv4 peers as IPv4-mapped addresses whatever
+// [ListenConfig.Unmap] says. Closing c closes it.
+func (c *PacketConn) UDPConn() *net.UDPConn {
+	if len(c.conns) != 1 {
+		return nil
+	}
+	return c.conns[0]
+}
+
 // ReadFrom reads a datagram from any socket into p and returns the number
 // of bytes copied and the sender's address, unmapped if
 // [ListenConfig.Unmap] is set.

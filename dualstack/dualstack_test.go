@@ -1153,3 +1153,48 @@ func TestModeString(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketConnUDPConn checks that UDPConn gives the one socket of a
+// single-socket PacketConn, whose reads report an IPv4 peer as the kernel
+// does (mapped), and nothing in TwoSockets mode.
+func TestPacketConnUDPConn(t *testing.T) {
+	requireBothStacks(t)
+	t.Parallel()
+	pc, err := (&dualstack.ListenConfig{Modes: dualstack.SingleSocket, Unmap: true}).ListenPacket(context.Background(), "udp", ":0")
+	if err != nil {
+		t.Fatalf("ListenPacket: %v", err)
+	}
+	defer pc.Close()
+	uc := pc.UDPConn()
+	if uc == nil {
+		t.Fatal("UDPConn() = nil in SingleSocket mode")
+	}
+	if diff := cmp.Diff(addrStrings(pc.Addrs()), []string{uc.LocalAddr().String()}); diff != "" {
+		t.Errorf("UDPConn's address is not the PacketConn's (-want +got):\n%s", diff)
+	}
+	cli, err := net.Dial("udp", loopback("127.0.0.1", portOf(t, pc.LocalAddr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	uc.SetReadDeadline(time.Now().Add(ioTimeout))
+	_, from, err := uc.ReadFromUDPAddrPort(make([]byte, 8))
+	if err != nil {
+		t.Fatalf("ReadFromUDPAddrPort: %v", err)
+	}
+	if !from.Addr().Is4In6() || from.Addr().Unmap() != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("peer read from the raw socket = %v, want ::ffff:127.0.0.1", from)
+	}
+
+	two, err := (&dualstack.ListenConfig{Modes: dualstack.TwoSockets}).ListenPacket(context.Background(), "udp", ":0")
+	if err != nil {
+		t.Fatalf("ListenPacket TwoSockets: %v", err)
+	}
+	defer two.Close()
+	if got := two.UDPConn(); got != nil {
+		t.Errorf("UDPConn() in TwoSockets mode = %v, want nil", got.LocalAddr())
+	}
+}
