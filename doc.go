@@ -1,6 +1,8 @@
 // Package framesock is the root of a small family of packages for framed
-// socket messaging over TCP and UDP: the socket-programming chapter in
-// shared/seed made into importable, tested Go.
+// socket messaging over TCP and UDP: a textbook chapter on socket
+// programming (TCP and UDP clients and servers, IPv6 and dual-stack
+// sockets, timeouts, socket options, partial reads and length-prefixed
+// framing) made into importable, tested Go.
 //
 // The root package holds no code; import the package you need:
 //
