@@ -594,10 +594,10 @@ func TestListenPortTaken(t *testing.T) {
 		taken    string // the family whose wildcard is taken: "4" or "6"
 		wantText string
 	}{
-		{"single socket, IPv4 taken", false, "4", "SingleSocket"},
-		{"single socket, IPv6 taken", false, "6", "SingleSocket"},
-		{"two sockets, IPv4 taken", true, "4", "IPv4 socket on port"},
-		{"two sockets, IPv6 taken", true, "6", "TwoSockets"},
+		{"single socket, IPv4 taken", false, "4", "SingleSocket: PROTO6 [::]:"},
+		{"single socket, IPv6 taken", false, "6", "SingleSocket: PROTO6 [::]:"},
+		{"two sockets, IPv4 taken", true, "4", "TwoSockets: PROTO4 0.0.0.0:"},
+		{"two sockets, IPv6 taken", true, "6", "TwoSockets: PROTO6 [::]:"},
 	}
 	for _, proto := range []string{"tcp", "udp"} {
 		for _, tt := range tests {
@@ -638,13 +638,10 @@ func TestListenPortTaken(t *testing.T) {
 				if err == nil {
 					t.Fatalf("Listen(%q) succeeded in mode %v with the IPv%s port taken", address, mode, tt.taken)
 				}
-				if !errors.Is(err, syscall.EADDRINUSE) {
-					t.Errorf("Listen error %q does not match EADDRINUSE", err)
-				}
-				for _, want := range []string{"dualstack: listen " + proto + " " + address, tt.wantText} {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("Listen error %q does not say %q", err, want)
-					}
+				checkListenError(t, err, proto, address, syscall.EADDRINUSE)
+				// The cause names the mode and the socket that failed.
+				if want := "dualstack: " + strings.ReplaceAll(tt.wantText, "PROTO", proto); !strings.Contains(err.Error(), want) {
+					t.Errorf("Listen error %q does not say %q", err, want)
 				}
 				rec.requireAllClosed(t)
 				// And the kernel agrees: the free family's wildcard

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -270,4 +272,36 @@ func goBlocked(t *testing.T, fn string, call func() error) <-chan error {
 	}
 	t.Fatalf("the call did not block in %s within %v", fn, ioTimeout)
 	return nil
+}
+
+// checkListenError checks that err is the one kind of error Listen and
+// ListenPacket return: a *net.OpError with Op "listen", the network and
+// address asked for (address "" for none), and no *net.OpError inside it,
+// whose cause matches each of wantIs.
+func checkListenError(t *testing.T, err error, network, address string, wantIs ...error) {
+	t.Helper()
+	oe, ok := err.(*net.OpError)
+	if !ok {
+		t.Fatalf("Listen error %q is a %T, want a *net.OpError", err, err)
+	}
+	got := struct{ Op, Net, Addr string }{oe.Op, oe.Net, ""}
+	if oe.Addr != nil {
+		got.Addr = oe.Addr.String()
+	}
+	want := struct{ Op, Net, Addr string }{"listen", network, address}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Listen error %q: OpError fields (-want +got):\n%s", err, diff)
+	}
+	if oe.Addr != nil && oe.Addr.Network() != network[:3] {
+		t.Errorf("Listen error %q: Addr is a %T, want a %s address", err, oe.Addr, network[:3])
+	}
+	var inner *net.OpError
+	if errors.As(oe.Err, &inner) {
+		t.Errorf("Listen error %q holds another *net.OpError: %q", err, inner)
+	}
+	for _, w := range wantIs {
+		if !errors.Is(err, w) {
+			t.Errorf("Listen error %q does not match %v", err, w)
+		}
+	}
 }
