@@ -305,3 +305,153 @@ func checkListenError(t *testing.T, err error, network, address string, wantIs .
 		}
 	}
 }
+
+// socketState is what the kernel says about one socket of a listener.
+type socketState struct {
+	Network string
+	V6Only  bool
+}
+
+func kernelState(t *testing.T, scs []syscall.Conn) []socketState {
+	t.Helper()
+	var got []socketState
+	for _, sc := range scs {
+		s, err := sockopt.Get(sc)
+		if err != nil {
+			t.Fatalf("sockopt.Get: %v", err)
+		}
+		got = append(got, socketState{s.Network, s.V6Only})
+	}
+	return got
+}
+
+func addrStrings(addrs []net.Addr) []string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return s
+}
+
+// bothFamilyCase is one way a wildcard listen serves both families.
+type bothFamilyCase struct {
+	name      string
+	lc        func() *dualstack.ListenConfig
+	wantMode  dualstack.Mode
+	wantAddrs []string // with P for the port
+	wantState func(proto string) []socketState
+}
+
+// sockets is what a *Listener and a *PacketConn both report.
+type sockets interface {
+	Mode() dualstack.Mode
+	Addrs() []net.Addr
+	SyscallConns() []syscall.Conn
+}
+
+// checkSockets checks the mode, the addresses and the kernel's view of
+// the sockets that tc promises for proto ("tcp" or "udp"), and returns
+// the port they share.
+func checkSockets(t *testing.T, tc bothFamilyCase, proto string, s sockets, addr net.Addr) int {
+	t.Helper()
+	if got := s.Mode(); got != tc.wantMode {
+		t.Fatalf("Mode() = %v, want %v", got, tc.wantMode)
+	}
+	p := portOf(t, addr)
+	want := strings.Split(strings.ReplaceAll(strings.Join(tc.wantAddrs, " "), "P", strconv.Itoa(p)), " ")
+	if diff := cmp.Diff(want, addrStrings(s.Addrs())); diff != "" {
+		t.Errorf("Addrs() mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(tc.wantState(proto), kernelState(t, s.SyscallConns())); diff != "" {
+		t.Errorf("sockets as the kernel holds them (-want +got):\n%s", diff)
+	}
+	return p
+}
+
+// bothFamilyCases are the ways a wildcard listen serves both families.
+func bothFamilyCases() []bothFamilyCase {
+	single := func(proto string) []socketState { return []socketState{{proto + "6", false}} }
+	two := func(proto string) []socketState { return []socketState{{proto + "6", true}, {proto + "4", false}} }
+	type tc = bothFamilyCase
+	cases := []tc{
+		{"single socket", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
+		{"single socket unmapped", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{Unmap: true} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
+		{"two sockets requested", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{Modes: dualstack.TwoSockets} }, dualstack.TwoSockets, []string{"[::]:P", "0.0.0.0:P"}, two},
+	}
+	for _, f := range v6OnlyForced {
+		cases = append(cases, tc{"v6only forced, " + f.name, func() *dualstack.ListenConfig {
+			lc := &dualstack.ListenConfig{}
+			forceV6Only(lc, f.err, dualstack.Hooks{})
+			return lc
+		}, dualstack.TwoSockets, []string{"[::]:P", "0.0.0.0:P"}, two})
+	}
+	return cases
+}
+
+// listenMode listens on network ("tcp..." or "udp...") and closes again,
+// returning the mode.
+func listenMode(lc *dualstack.ListenConfig, network, address string) (dualstack.Mode, error) {
+	if strings.HasPrefix(network, "udp") {
+		pc, err := lc.ListenPacket(context.Background(), network, address)
+		if err != nil {
+			return 0, err
+		}
+		return pc.Mode(), pc.Close()
+	}
+	l, err := lc.Listen(context.Background(), network, address)
+	if err != nil {
+		return 0, err
+	}
+	return l.Mode(), l.Close()
+}
+
+// recorder wraps a ListenConfig's hooks to keep every socket they open,
+// so a test can check a failed Listen closed all of them.
+type recorder struct {
+	mu    sync.Mutex
+	socks []interface{ SetDeadline(time.Time) error }
+	addrs []net.Addr
+}
+
+func (r *recorder) add(s interface{ SetDeadline(time.Time) error }, a net.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.socks = append(r.socks, s)
+	r.addrs = append(r.addrs, a)
+}
+
+// wrap installs recording around whatever hooks lc has.
+func (r *recorder) wrap(lc *dualstack.ListenConfig) {
+	h := dualstack.CurrentHooks(lc)
+	listen, listenPacket := h.Listen, h.ListenPacket
+	h.Listen = func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.Listener, error) {
+		l, err := listen(ctx, nlc, network, address)
+		if err == nil {
+			r.add(l.(*net.TCPListener), l.Addr())
+		}
+		return l, err
+	}
+	h.ListenPacket = func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.PacketConn, error) {
+		pc, err := listenPacket(ctx, nlc, network, address)
+		if err == nil {
+			r.add(pc, pc.LocalAddr())
+		}
+		return pc, err
+	}
+	dualstack.SetHooks(lc, h)
+}
+
+// requireAllClosed fails the test if a recorded socket is still open. A
+// closed socket fails SetDeadline with net.ErrClosed.
+func (r *recorder) requireAllClosed(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, s := range r.socks {
+		if err := s.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("socket %v left open after failed Listen (SetDeadline: %v)", r.addrs[i], err)
+		}
+	}
+}
+
+var errDeadline = os.ErrDeadlineExceeded
