@@ -68,29 +68,46 @@ func forceV6Only(lc *dualstack.ListenConfig, err error, h dualstack.Hooks) {
 	dualstack.SetHooks(lc, h)
 }
 
+// sysError is what net returns when the system call named call fails
+// with errno for a socket of network.
+func sysError(network, call string, errno syscall.Errno) error {
+	return &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError(call, errno)}
+}
+
 // noFamilyError is what net returns when socket(2) fails for a family the
 // kernel lacks.
-func noFamilyError(network string) error {
-	return &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", syscall.EAFNOSUPPORT)}
+func noFamilyError(network string) error { return sysError(network, "socket", syscall.EAFNOSUPPORT) }
+
+// failWhen returns hooks under which a socket fails with the error fail
+// returns for its network and address, and is opened for real when fail
+// returns nil.
+func failWhen(fail func(network, address string) error) dualstack.Hooks {
+	return dualstack.Hooks{
+		Listen: func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.Listener, error) {
+			if err := fail(network, address); err != nil {
+				return nil, err
+			}
+			return lc.Listen(ctx, network, address)
+		},
+		ListenPacket: func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.PacketConn, error) {
+			if err := fail(network, address); err != nil {
+				return nil, err
+			}
+			return lc.ListenPacket(ctx, network, address)
+		},
+	}
 }
 
 // withoutFamily returns hooks under which creating a socket of the family
 // ('4' or '6') fails with EAFNOSUPPORT, as on a kernel built or booted
 // without it.
-func withoutFamily(family byte, h dualstack.Hooks) dualstack.Hooks {
-	h.Listen = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.Listener, error) {
+func withoutFamily(family byte) dualstack.Hooks {
+	return failWhen(func(network, _ string) error {
 		if network[len(network)-1] == family {
-			return nil, noFamilyError(network)
+			return noFamilyError(network)
 		}
-		return lc.Listen(ctx, network, address)
-	}
-	h.ListenPacket = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.PacketConn, error) {
-		if network[len(network)-1] == family {
-			return nil, noFamilyError(network)
-		}
-		return lc.ListenPacket(ctx, network, address)
-	}
-	return h
+		return nil
+	})
 }
 
 func portOf(t *testing.T, a net.Addr) int {
@@ -391,18 +408,49 @@ func bothFamilyCases() []bothFamilyCase {
 // listenMode listens on network ("tcp..." or "udp...") and closes again,
 // returning the mode.
 func listenMode(lc *dualstack.ListenConfig, network, address string) (dualstack.Mode, error) {
-	if strings.HasPrefix(network, "udp") {
-		pc, err := lc.ListenPacket(context.Background(), network, address)
+	return listenOn(context.Background(), lc, network[:3], network, address)
+}
+
+// listenOn calls Listen for proto "tcp" and ListenPacket for "udp", closes
+// what it opened, and returns the mode.
+func listenOn(ctx context.Context, lc *dualstack.ListenConfig, proto, network, address string, opts ...sockopt.Option) (dualstack.Mode, error) {
+	if proto == "udp" {
+		pc, err := lc.ListenPacket(ctx, network, address, opts...)
 		if err != nil {
 			return 0, err
 		}
 		return pc.Mode(), pc.Close()
 	}
-	l, err := lc.Listen(context.Background(), network, address)
+	l, err := lc.Listen(ctx, network, address, opts...)
 	if err != nil {
 		return 0, err
 	}
 	return l.Mode(), l.Close()
+}
+
+// holdPort binds a socket to address for the rest of the test and returns
+// its port. An IPv6 socket gets IPV6_V6ONLY, so it holds the port on IPv6
+// alone.
+func holdPort(t *testing.T, network, address string) int {
+	t.Helper()
+	lc := net.ListenConfig{Control: sockopt.Control(sockopt.V6Only(true))}
+	var c io.Closer
+	var addr net.Addr
+	if strings.HasPrefix(network, "udp") {
+		pc, err := lc.ListenPacket(context.Background(), network, address)
+		if err != nil {
+			t.Fatalf("holding %s %s: %v", network, address, err)
+		}
+		c, addr = pc, pc.LocalAddr()
+	} else {
+		l, err := lc.Listen(context.Background(), network, address)
+		if err != nil {
+			t.Fatalf("holding %s %s: %v", network, address, err)
+		}
+		c, addr = l, l.Addr()
+	}
+	t.Cleanup(func() { c.Close() })
+	return portOf(t, addr)
 }
 
 // recorder wraps a ListenConfig's hooks to keep every socket they open,

@@ -243,12 +243,12 @@ func TestListenModes(t *testing.T) {
 		},
 		{
 			name: "both families required, no IPv6", network: "tcp", modes: dualstack.BothFamilies,
-			setup:  func(lc *dualstack.ListenConfig) { dualstack.SetHooks(lc, withoutFamily('6', dualstack.Hooks{})) },
+			setup:  func(lc *dualstack.ListenConfig) { dualstack.SetHooks(lc, withoutFamily('6')) },
 			wantIs: []error{dualstack.ErrMode, syscall.EAFNOSUPPORT},
 		},
 		{
 			name: "both families required, no IPv4, v6only forced", network: "udp", modes: dualstack.BothFamilies,
-			setup:  func(lc *dualstack.ListenConfig) { forceV6Only(lc, forced, withoutFamily('4', dualstack.Hooks{})) },
+			setup:  func(lc *dualstack.ListenConfig) { forceV6Only(lc, forced, withoutFamily('4')) },
 			wantIs: []error{dualstack.ErrMode, syscall.EAFNOSUPPORT},
 		},
 		{
@@ -303,7 +303,7 @@ func TestListenWithoutIPv6(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			t.Parallel()
 			lc := &dualstack.ListenConfig{}
-			dualstack.SetHooks(lc, withoutFamily('6', dualstack.Hooks{}))
+			dualstack.SetHooks(lc, withoutFamily('6'))
 			if proto == "tcp" {
 				l, err := lc.Listen(context.Background(), "tcp", ":0")
 				if err != nil {
@@ -344,7 +344,7 @@ func TestListenWithoutIPv4(t *testing.T) {
 	requireBothStacks(t)
 	t.Parallel()
 	lc := &dualstack.ListenConfig{}
-	forceV6Only(lc, v6OnlyForced[0].err, withoutFamily('4', dualstack.Hooks{}))
+	forceV6Only(lc, v6OnlyForced[0].err, withoutFamily('4'))
 	l, err := lc.Listen(context.Background(), "tcp", ":0")
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
