@@ -2,6 +2,7 @@ package dualstack_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 
@@ -20,7 +21,13 @@ func TestConnConformance(t *testing.T) {
 			return nil, nil, nil, err
 		}
 		defer l.Close()
-		cli, err := net.Dial("tcp", loopback("127.0.0.1", portOf(t, l.Addr())))
+		// MakePipe runs inside the suite's subtests: it reports through
+		// its error, never through the outer t.
+		ap, ok := dualstack.AddrPort(l.Addr())
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("listener address %v has no port", l.Addr())
+		}
+		cli, err := net.DialTimeout("tcp", loopback("127.0.0.1", int(ap.Port())), ioTimeout)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -30,7 +37,9 @@ func TestConnConformance(t *testing.T) {
 			return nil, nil, nil, err
 		}
 		if _, ok := srv.(*dualstack.Conn); !ok {
-			t.Fatalf("Accept returned %T, want *dualstack.Conn", srv)
+			srv.Close()
+			cli.Close()
+			return nil, nil, nil, fmt.Errorf("Accept returned %T, want *dualstack.Conn", srv)
 		}
 		return srv, cli, func() { srv.Close(); cli.Close() }, nil
 	})

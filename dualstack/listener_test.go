@@ -28,15 +28,14 @@ func TestListenerClose(t *testing.T) {
 			}
 			p := portOf(t, l.Addr())
 
-			// A connection queued but never accepted must not outlive
-			// Close: its client sees EOF or a reset, not a hang.
+			// Serve one connection first, so that Close meets a listener
+			// that has accepted, then block in Accept. A connection an
+			// accept goroutine holds at Close is TestListenerCloseHeldConn's.
 			cli, err := net.DialTimeout("tcp", loopback("127.0.0.1", p), ioTimeout)
 			if err != nil {
 				t.Fatalf("Dial: %v", err)
 			}
 			defer cli.Close()
-
-			// Take the queued connection, then block in Accept.
 			srv := accept(t, l)
 			srv.Close()
 			errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
@@ -163,14 +162,27 @@ func TestAcceptErrorTwoSockets(t *testing.T) {
 }
 
 // TestListenerCloseHeldConn checks that in TwoSockets mode a connection an
-// accept goroutine took but Accept never returned is closed by Close.
+// accept goroutine took but Accept never returned is closed by Close, so
+// its client sees EOF or a reset rather than a connection nobody serves.
 func TestListenerCloseHeldConn(t *testing.T) {
 	requireBothStacks(t)
 	t.Parallel()
-	l, err := (&dualstack.ListenConfig{Modes: dualstack.TwoSockets}).Listen(context.Background(), "tcp", ":0")
+	// taken hears of each connection an accept goroutine takes off a
+	// socket, so that Close runs only once both are held.
+	taken := make(chan net.Addr, 2)
+	lc := &dualstack.ListenConfig{Modes: dualstack.TwoSockets}
+	dualstack.SetHooks(lc, dualstack.Hooks{Listen: func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.Listener, error) {
+		l, err := nlc.Listen(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return &notifyingListener{Listener: l, taken: taken}, nil
+	}})
+	l, err := lc.Listen(context.Background(), "tcp", ":0")
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
+	defer l.Close()
 	p := portOf(t, l.Addr())
 	var clis []net.Conn
 	for _, host := range []string{"127.0.0.1", "::1"} {
@@ -181,11 +193,34 @@ func TestListenerCloseHeldConn(t *testing.T) {
 		defer cli.Close()
 		clis = append(clis, cli)
 	}
-	l.Close()
+	for range clis {
+		select {
+		case <-taken:
+		case <-time.After(ioTimeout):
+			t.Fatalf("the accept goroutines did not take both connections within %v", ioTimeout)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	for _, cli := range clis {
 		cli.SetReadDeadline(time.Now().Add(ioTimeout))
 		if _, err := cli.Read(make([]byte, 1)); err == nil || errors.Is(err, errDeadline) {
 			t.Errorf("client %v: Read after listener Close = %v, want EOF or reset", cli.LocalAddr(), err)
 		}
 	}
+}
+
+// notifyingListener sends the peer of each connection it accepts on taken.
+type notifyingListener struct {
+	net.Listener
+	taken chan<- net.Addr
+}
+
+func (l *notifyingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.taken <- c.RemoteAddr()
+	}
+	return c, err
 }
