@@ -503,3 +503,38 @@ func (r *recorder) requireAllClosed(t *testing.T) {
 }
 
 var errDeadline = os.ErrDeadlineExceeded
+
+// runBothFamilyCases runs f as a parallel subtest for each of
+// bothFamilyCases, on a host with both loopbacks.
+func runBothFamilyCases(t *testing.T, f func(t *testing.T, tc bothFamilyCase)) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, tc := range bothFamilyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, tc)
+		})
+	}
+}
+
+// mustListen listens with lc and closes the listener when the test ends.
+func mustListen(t *testing.T, lc *dualstack.ListenConfig, network, address string) *dualstack.Listener {
+	t.Helper()
+	l, err := lc.Listen(context.Background(), network, address)
+	if err != nil {
+		t.Fatalf("Listen(%q, %q): %v", network, address, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// mustListenPacket is mustListen for ListenPacket.
+func mustListenPacket(t *testing.T, lc *dualstack.ListenConfig, network, address string) *dualstack.PacketConn {
+	t.Helper()
+	pc, err := lc.ListenPacket(context.Background(), network, address)
+	if err != nil {
+		t.Fatalf("ListenPacket(%q, %q): %v", network, address, err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}

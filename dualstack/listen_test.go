@@ -22,53 +22,44 @@ import (
 // listen serves 127.0.0.1 and ::1 clients on one port through one Accept,
 // whichever mode it achieves, and the peer addresses come out normalised.
 func TestListenServesBothFamilies(t *testing.T) {
-	requireBothStacks(t)
-	t.Parallel()
-	for _, tc := range bothFamilyCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			lc := tc.lc()
-			l, err := lc.Listen(context.Background(), "tcp", ":0")
-			if err != nil {
-				t.Fatalf("Listen: %v", err)
-			}
-			defer l.Close()
-			p := checkSockets(t, tc, "tcp", l, l.Addr())
+	runBothFamilyCases(t, func(t *testing.T, tc bothFamilyCase) {
+		lc := tc.lc()
+		l := mustListen(t, lc, "tcp", ":0")
+		p := checkSockets(t, tc, "tcp", l, l.Addr())
 
-			srv4 := roundTrip(t, l, loopback("127.0.0.1", p))
-			srv6 := roundTrip(t, l, loopback("::1", p))
-			for _, c := range []struct {
-				srv  net.Conn
-				want netip.Addr
-			}{{srv4, netip.MustParseAddr("127.0.0.1")}, {srv6, netip.MustParseAddr("::1")}} {
-				if ap, _ := dualstack.AddrPort(c.srv.RemoteAddr()); ap.Addr() != c.want {
-					t.Errorf("normalised peer = %v, want %v", ap.Addr(), c.want)
-				}
+		srv4 := roundTrip(t, l, loopback("127.0.0.1", p))
+		srv6 := roundTrip(t, l, loopback("::1", p))
+		for _, c := range []struct {
+			srv  net.Conn
+			want netip.Addr
+		}{{srv4, netip.MustParseAddr("127.0.0.1")}, {srv6, netip.MustParseAddr("::1")}} {
+			if ap, _ := dualstack.AddrPort(c.srv.RemoteAddr()); ap.Addr() != c.want {
+				t.Errorf("normalised peer = %v, want %v", ap.Addr(), c.want)
 			}
+		}
 
-			// What net itself reports for the IPv4 client: mapped on the
-			// one dual-stack socket unless Unmap is set. This is the bug
-			// AddrPort and Unmap exist for (go.dev/issue/54234).
-			raw := srv4.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
-			wantMapped := tc.wantMode == dualstack.SingleSocket && !lc.Unmap
-			if raw.Is4In6() != wantMapped {
-				t.Errorf("RemoteAddr().AddrPort() = %v, mapped %t, want mapped %t", raw, raw.Is4In6(), wantMapped)
+		// What net itself reports for the IPv4 client: mapped on the
+		// one dual-stack socket unless Unmap is set. This is the bug
+		// AddrPort and Unmap exist for (go.dev/issue/54234).
+		raw := srv4.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+		wantMapped := tc.wantMode == dualstack.SingleSocket && !lc.Unmap
+		if raw.Is4In6() != wantMapped {
+			t.Errorf("RemoteAddr().AddrPort() = %v, mapped %t, want mapped %t", raw, raw.Is4In6(), wantMapped)
+		}
+		if lc.Unmap {
+			c, ok := srv4.(*dualstack.Conn)
+			if !ok {
+				t.Fatalf("Accept returned %T with Unmap set, want *dualstack.Conn", srv4)
 			}
-			if lc.Unmap {
-				c, ok := srv4.(*dualstack.Conn)
-				if !ok {
-					t.Fatalf("Accept returned %T with Unmap set, want *dualstack.Conn", srv4)
-				}
-				if got, want := c.LocalAddr().String(), loopback("127.0.0.1", p); got != want {
-					t.Errorf("LocalAddr() = %s, want %s", got, want)
-				}
-				// The wrapper keeps SyscallConn, so sockopt still works.
-				if s, err := sockopt.Get(c); err != nil || s.Network != "tcp6" {
-					t.Errorf("sockopt.Get(*Conn) = %+v, %v; want the tcp6 socket", s, err)
-				}
+			if got, want := c.LocalAddr().String(), loopback("127.0.0.1", p); got != want {
+				t.Errorf("LocalAddr() = %s, want %s", got, want)
 			}
-		})
-	}
+			// The wrapper keeps SyscallConn, so sockopt still works.
+			if s, err := sockopt.Get(c); err != nil || s.Network != "tcp6" {
+				t.Errorf("sockopt.Get(*Conn) = %+v, %v; want the tcp6 socket", s, err)
+			}
+		}
+	})
 }
 
 // TestListenAddressForms checks the table in the package documentation:
@@ -312,11 +303,7 @@ func TestListenWithoutIPv6(t *testing.T) {
 			lc := &dualstack.ListenConfig{}
 			dualstack.SetHooks(lc, withoutFamily('6'))
 			if proto == "tcp" {
-				l, err := lc.Listen(context.Background(), "tcp", ":0")
-				if err != nil {
-					t.Fatalf("Listen: %v", err)
-				}
-				defer l.Close()
+				l := mustListen(t, lc, "tcp", ":0")
 				if l.Mode() != dualstack.IPv4Only {
 					t.Fatalf("Mode() = %v, want IPv4Only", l.Mode())
 				}
@@ -327,11 +314,7 @@ func TestListenWithoutIPv6(t *testing.T) {
 				roundTrip(t, l, loopback("127.0.0.1", p))
 				return
 			}
-			pc, err := lc.ListenPacket(context.Background(), "udp", ":0")
-			if err != nil {
-				t.Fatalf("ListenPacket: %v", err)
-			}
-			defer pc.Close()
+			pc := mustListenPacket(t, lc, "udp", ":0")
 			if pc.Mode() != dualstack.IPv4Only {
 				t.Fatalf("Mode() = %v, want IPv4Only", pc.Mode())
 			}
@@ -352,11 +335,7 @@ func TestListenWithoutIPv4(t *testing.T) {
 	t.Parallel()
 	lc := &dualstack.ListenConfig{}
 	forceV6Only(lc, v6OnlyForced[0].err, withoutFamily('4'))
-	l, err := lc.Listen(context.Background(), "tcp", ":0")
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	defer l.Close()
+	l := mustListen(t, lc, "tcp", ":0")
 	if l.Mode() != dualstack.IPv6Only {
 		t.Fatalf("Mode() = %v, want IPv6Only", l.Mode())
 	}

@@ -17,106 +17,89 @@ import (
 // pending Accept with net.ErrClosed and ends the package's goroutines
 // (goleak in TestMain checks the last).
 func TestListenerClose(t *testing.T) {
-	requireBothStacks(t)
-	t.Parallel()
-	for _, tc := range bothFamilyCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l, err := tc.lc().Listen(context.Background(), "tcp", ":0")
-			if err != nil {
-				t.Fatalf("Listen: %v", err)
-			}
-			p := portOf(t, l.Addr())
+	runBothFamilyCases(t, func(t *testing.T, tc bothFamilyCase) {
+		l := mustListen(t, tc.lc(), "tcp", ":0")
+		p := portOf(t, l.Addr())
 
-			// Serve one connection first, so that Close meets a listener
-			// that has accepted, then block in Accept. A connection an
-			// accept goroutine holds at Close is TestListenerCloseHeldConn's.
-			cli, err := net.DialTimeout("tcp", loopback("127.0.0.1", p), ioTimeout)
-			if err != nil {
-				t.Fatalf("Dial: %v", err)
-			}
-			defer cli.Close()
-			srv := accept(t, l)
-			srv.Close()
-			errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
-				_, err := l.Accept()
-				return err
-			})
-			if err := l.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			select {
-			case err := <-errc:
-				if !errors.Is(err, net.ErrClosed) {
-					t.Errorf("pending Accept returned %v, want net.ErrClosed", err)
-				}
-			case <-time.After(ioTimeout):
-				t.Fatal("Close did not unblock Accept")
-			}
-			if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
-			}
-			if err := l.Close(); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("second Close = %v, want net.ErrClosed", err)
-			}
-			// Both families' wildcards are free again on that port.
-			for _, a := range []struct{ network, host string }{{"tcp6", "::"}, {"tcp4", "0.0.0.0"}} {
-				if err := canBind(t, a.network, loopback(a.host, p)); err != nil {
-					t.Errorf("%s port %d still held after Close: %v", a.network, p, err)
-				}
-			}
+		// Serve one connection first, so that Close meets a listener
+		// that has accepted, then block in Accept. A connection an
+		// accept goroutine holds at Close is TestListenerCloseHeldConn's.
+		cli, err := net.DialTimeout("tcp", loopback("127.0.0.1", p), ioTimeout)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer cli.Close()
+		srv := accept(t, l)
+		srv.Close()
+		errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
+			_, err := l.Accept()
+			return err
 		})
-	}
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		select {
+		case err := <-errc:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("pending Accept returned %v, want net.ErrClosed", err)
+			}
+		case <-time.After(ioTimeout):
+			t.Fatal("Close did not unblock Accept")
+		}
+		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+		}
+		if err := l.Close(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("second Close = %v, want net.ErrClosed", err)
+		}
+		// Both families' wildcards are free again on that port.
+		for _, a := range []struct{ network, host string }{{"tcp6", "::"}, {"tcp4", "0.0.0.0"}} {
+			if err := canBind(t, a.network, loopback(a.host, p)); err != nil {
+				t.Errorf("%s port %d still held after Close: %v", a.network, p, err)
+			}
+		}
+	})
 }
 
 // TestListenerDeadline checks SetDeadline in every mode: a past deadline
 // fails Accept with a timeout, moving it wakes a pending Accept, and
 // clearing it makes the listener accept again.
 func TestListenerDeadline(t *testing.T) {
-	requireBothStacks(t)
-	t.Parallel()
-	for _, tc := range bothFamilyCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l, err := tc.lc().Listen(context.Background(), "tcp", ":0")
-			if err != nil {
-				t.Fatalf("Listen: %v", err)
-			}
-			defer l.Close()
-			if err := l.SetDeadline(time.Now().Add(-time.Second)); err != nil {
-				t.Fatalf("SetDeadline: %v", err)
-			}
-			_, err = l.Accept()
-			var ne net.Error
-			if !errors.Is(err, errDeadline) || !errors.As(err, &ne) || !ne.Timeout() {
-				t.Errorf("Accept past deadline = %v, want a timeout matching os.ErrDeadlineExceeded", err)
-			}
+	runBothFamilyCases(t, func(t *testing.T, tc bothFamilyCase) {
+		l := mustListen(t, tc.lc(), "tcp", ":0")
+		if err := l.SetDeadline(time.Now().Add(-time.Second)); err != nil {
+			t.Fatalf("SetDeadline: %v", err)
+		}
+		_, err := l.Accept()
+		var ne net.Error
+		if !errors.Is(err, errDeadline) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("Accept past deadline = %v, want a timeout matching os.ErrDeadlineExceeded", err)
+		}
 
-			l.SetDeadline(time.Now().Add(time.Hour))
-			errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
-				_, err := l.Accept()
-				return err
-			})
-			l.SetDeadline(time.Now())
-			select {
-			case err := <-errc:
-				if !errors.Is(err, errDeadline) {
-					t.Errorf("pending Accept after SetDeadline(now) = %v, want timeout", err)
-				}
-			case <-time.After(ioTimeout):
-				t.Fatal("SetDeadline(now) did not wake Accept")
-			}
-
-			l.SetDeadline(time.Time{})
-			p := portOf(t, l.Addr())
-			roundTrip(t, l, loopback("::1", p))
-			roundTrip(t, l, loopback("127.0.0.1", p))
-			l.Close()
-			if err := l.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("SetDeadline after Close = %v, want net.ErrClosed", err)
-			}
+		l.SetDeadline(time.Now().Add(time.Hour))
+		errc := goBlocked(t, "dualstack.(*Listener).Accept", func() error {
+			_, err := l.Accept()
+			return err
 		})
-	}
+		l.SetDeadline(time.Now())
+		select {
+		case err := <-errc:
+			if !errors.Is(err, errDeadline) {
+				t.Errorf("pending Accept after SetDeadline(now) = %v, want timeout", err)
+			}
+		case <-time.After(ioTimeout):
+			t.Fatal("SetDeadline(now) did not wake Accept")
+		}
+
+		l.SetDeadline(time.Time{})
+		p := portOf(t, l.Addr())
+		roundTrip(t, l, loopback("::1", p))
+		roundTrip(t, l, loopback("127.0.0.1", p))
+		l.Close()
+		if err := l.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("SetDeadline after Close = %v, want net.ErrClosed", err)
+		}
+	})
 }
 
 // failingListener fails its first Accept with EMFILE, as a process out of
@@ -148,11 +131,7 @@ func TestAcceptErrorTwoSockets(t *testing.T) {
 		}
 		return l, err
 	}})
-	l, err := lc.Listen(context.Background(), "tcp", ":0")
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	defer l.Close()
+	l := mustListen(t, lc, "tcp", ":0")
 	if _, err := l.Accept(); !errors.Is(err, syscall.EMFILE) {
 		t.Fatalf("first Accept = %v, want the IPv4 socket's EMFILE", err)
 	}
@@ -178,11 +157,7 @@ func TestListenerCloseHeldConn(t *testing.T) {
 		}
 		return &notifyingListener{Listener: l, taken: taken}, nil
 	}})
-	l, err := lc.Listen(context.Background(), "tcp", ":0")
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	defer l.Close()
+	l := mustListen(t, lc, "tcp", ":0")
 	p := portOf(t, l.Addr())
 	var clis []net.Conn
 	for _, host := range []string{"127.0.0.1", "::1"} {

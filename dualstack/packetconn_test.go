@@ -18,101 +18,83 @@ import (
 // UDP: one PacketConn receives from both loopbacks and each reply leaves
 // through the socket of its destination's family.
 func TestListenPacketServesBothFamilies(t *testing.T) {
-	requireBothStacks(t)
-	t.Parallel()
-	for _, tc := range bothFamilyCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			lc := tc.lc()
-			pc, err := lc.ListenPacket(context.Background(), "udp", ":0")
-			if err != nil {
-				t.Fatalf("ListenPacket: %v", err)
-			}
-			defer pc.Close()
-			p := checkSockets(t, tc, "udp", pc, pc.LocalAddr())
-			from4 := packetRoundTrip(t, pc, loopback("127.0.0.1", p))
-			packetRoundTrip(t, pc, loopback("::1", p))
+	runBothFamilyCases(t, func(t *testing.T, tc bothFamilyCase) {
+		lc := tc.lc()
+		pc := mustListenPacket(t, lc, "udp", ":0")
+		p := checkSockets(t, tc, "udp", pc, pc.LocalAddr())
+		from4 := packetRoundTrip(t, pc, loopback("127.0.0.1", p))
+		packetRoundTrip(t, pc, loopback("::1", p))
 
-			// ReadFrom hands out the mapped form exactly when net would
-			// and Unmap is not set.
-			raw := from4.(*net.UDPAddr).AddrPort().Addr()
-			wantMapped := tc.wantMode == dualstack.SingleSocket && !lc.Unmap
-			if raw.Is4In6() != wantMapped {
-				t.Errorf("ReadFrom address %v mapped %t, want mapped %t", raw, raw.Is4In6(), wantMapped)
-			}
-		})
-	}
+		// ReadFrom hands out the mapped form exactly when net would
+		// and Unmap is not set.
+		raw := from4.(*net.UDPAddr).AddrPort().Addr()
+		wantMapped := tc.wantMode == dualstack.SingleSocket && !lc.Unmap
+		if raw.Is4In6() != wantMapped {
+			t.Errorf("ReadFrom address %v mapped %t, want mapped %t", raw, raw.Is4In6(), wantMapped)
+		}
+	})
 }
 
 // TestPacketConnDeadlinesAndClose checks that Close unblocks ReadFrom, later calls
 // fail with net.ErrClosed, and read deadlines wake a pending ReadFrom, in
 // every mode.
 func TestPacketConnDeadlinesAndClose(t *testing.T) {
-	requireBothStacks(t)
-	t.Parallel()
-	for _, tc := range bothFamilyCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			pc, err := tc.lc().ListenPacket(context.Background(), "udp", ":0")
-			if err != nil {
-				t.Fatalf("ListenPacket: %v", err)
-			}
-			defer pc.Close()
-			buf := make([]byte, 64)
+	runBothFamilyCases(t, func(t *testing.T, tc bothFamilyCase) {
+		pc := mustListenPacket(t, tc.lc(), "udp", ":0")
+		buf := make([]byte, 64)
 
-			// A deadline in the past fails at once with a timeout.
-			pc.SetReadDeadline(time.Now().Add(-time.Second))
-			_, _, err = pc.ReadFrom(buf)
-			var ne net.Error
-			if !errors.Is(err, errDeadline) || !errors.As(err, &ne) || !ne.Timeout() {
-				t.Errorf("ReadFrom past deadline = %v, want a timeout matching os.ErrDeadlineExceeded", err)
-			}
+		// A deadline in the past fails at once with a timeout.
+		pc.SetReadDeadline(time.Now().Add(-time.Second))
+		_, _, err := pc.ReadFrom(buf)
+		var ne net.Error
+		if !errors.Is(err, errDeadline) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("ReadFrom past deadline = %v, want a timeout matching os.ErrDeadlineExceeded", err)
+		}
 
-			// Moving the deadline into the past wakes a pending ReadFrom.
-			pc.SetReadDeadline(time.Now().Add(time.Hour))
-			errc := goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
-				_, _, err := pc.ReadFrom(buf)
-				return err
-			})
-			pc.SetReadDeadline(time.Now())
-			select {
-			case err := <-errc:
-				if !errors.Is(err, errDeadline) {
-					t.Errorf("pending ReadFrom after SetReadDeadline(now) = %v, want timeout", err)
-				}
-			case <-time.After(ioTimeout):
-				t.Fatal("SetReadDeadline(now) did not wake ReadFrom")
-			}
-
-			// Clearing the deadline makes the socket usable again.
-			pc.SetReadDeadline(time.Time{})
-			p := portOf(t, pc.LocalAddr())
-			packetRoundTrip(t, pc, loopback("127.0.0.1", p))
-
-			// Close unblocks a pending ReadFrom.
-			errc = goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
-				_, _, err := pc.ReadFrom(buf)
-				return err
-			})
-			if err := pc.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			select {
-			case err := <-errc:
-				if !errors.Is(err, net.ErrClosed) {
-					t.Errorf("pending ReadFrom after Close = %v, want net.ErrClosed", err)
-				}
-			case <-time.After(ioTimeout):
-				t.Fatal("Close did not unblock ReadFrom")
-			}
-			if _, err := pc.WriteTo(buf, &net.UDPAddr{IP: net.IPv6loopback, Port: p}); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("WriteTo after Close = %v, want net.ErrClosed", err)
-			}
-			if err := pc.Close(); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("second Close = %v, want net.ErrClosed", err)
-			}
+		// Moving the deadline into the past wakes a pending ReadFrom.
+		pc.SetReadDeadline(time.Now().Add(time.Hour))
+		errc := goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
+			_, _, err := pc.ReadFrom(buf)
+			return err
 		})
-	}
+		pc.SetReadDeadline(time.Now())
+		select {
+		case err := <-errc:
+			if !errors.Is(err, errDeadline) {
+				t.Errorf("pending ReadFrom after SetReadDeadline(now) = %v, want timeout", err)
+			}
+		case <-time.After(ioTimeout):
+			t.Fatal("SetReadDeadline(now) did not wake ReadFrom")
+		}
+
+		// Clearing the deadline makes the socket usable again.
+		pc.SetReadDeadline(time.Time{})
+		p := portOf(t, pc.LocalAddr())
+		packetRoundTrip(t, pc, loopback("127.0.0.1", p))
+
+		// Close unblocks a pending ReadFrom.
+		errc = goBlocked(t, "dualstack.(*PacketConn).ReadFrom", func() error {
+			_, _, err := pc.ReadFrom(buf)
+			return err
+		})
+		if err := pc.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		select {
+		case err := <-errc:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("pending ReadFrom after Close = %v, want net.ErrClosed", err)
+			}
+		case <-time.After(ioTimeout):
+			t.Fatal("Close did not unblock ReadFrom")
+		}
+		if _, err := pc.WriteTo(buf, &net.UDPAddr{IP: net.IPv6loopback, Port: p}); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("WriteTo after Close = %v, want net.ErrClosed", err)
+		}
+		if err := pc.Close(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("second Close = %v, want net.ErrClosed", err)
+		}
+	})
 }
 
 // TestPacketConnTwoSockets covers what only the two-socket PacketConn
