@@ -108,6 +108,25 @@
 // [*Conn] values, and ReadFrom return addresses, that are already
 // unmapped.
 //
+// # Errors
+//
+// Every error [Listen], [ListenPacket] and the [ListenConfig] methods
+// return is a [*net.OpError], as [net.ListenConfig.Listen] reports its
+// own: Op is "listen", Net the network given, Addr the address given as a
+// [*net.TCPAddr] or [*net.UDPAddr] (for a host name, the address net
+// resolved it to; nil when the network or address cannot be parsed or the
+// name was not resolved), and Err the cause. No other *net.OpError is
+// nested inside it: what net reports for each socket is unwrapped to its
+// cause, and the cause says which mode and socket failed. So
+// [errors.Is] finds the errno of any failed system call
+// (syscall.EADDRINUSE for a port in use, syscall.EACCES,
+// syscall.EAFNOSUPPORT), [ErrMode] and [ErrV6Only], and the errors of
+// package sockopt for an option ([sockopt.ErrRange], [sockopt.ErrClamped],
+// [errors.ErrUnsupported]); [errors.As] finds a [*net.AddrError] for a
+// malformed address, a [net.UnknownNetworkError] for a network other than
+// "tcp", "tcp4" and "tcp6" ("udp", "udp4" and "udp6" for ListenPacket),
+// and a [*sockopt.OptionError] for an option.
+//
 // # Dialing both families
 //
 // Nothing here dials: [net.Dialer] already does. Given a host name with

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -66,29 +68,46 @@ func forceV6Only(lc *dualstack.ListenConfig, err error, h dualstack.Hooks) {
 	dualstack.SetHooks(lc, h)
 }
 
+// sysError is what net returns when the system call named call fails
+// with errno for a socket of network.
+func sysError(network, call string, errno syscall.Errno) error {
+	return &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError(call, errno)}
+}
+
 // noFamilyError is what net returns when socket(2) fails for a family the
 // kernel lacks.
-func noFamilyError(network string) error {
-	return &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", syscall.EAFNOSUPPORT)}
+func noFamilyError(network string) error { return sysError(network, "socket", syscall.EAFNOSUPPORT) }
+
+// failWhen returns hooks under which a socket fails with the error fail
+// returns for its network and address, and is opened for real when fail
+// returns nil.
+func failWhen(fail func(network, address string) error) dualstack.Hooks {
+	return dualstack.Hooks{
+		Listen: func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.Listener, error) {
+			if err := fail(network, address); err != nil {
+				return nil, err
+			}
+			return lc.Listen(ctx, network, address)
+		},
+		ListenPacket: func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.PacketConn, error) {
+			if err := fail(network, address); err != nil {
+				return nil, err
+			}
+			return lc.ListenPacket(ctx, network, address)
+		},
+	}
 }
 
 // withoutFamily returns hooks under which creating a socket of the family
 // ('4' or '6') fails with EAFNOSUPPORT, as on a kernel built or booted
 // without it.
-func withoutFamily(family byte, h dualstack.Hooks) dualstack.Hooks {
-	h.Listen = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.Listener, error) {
+func withoutFamily(family byte) dualstack.Hooks {
+	return failWhen(func(network, _ string) error {
 		if network[len(network)-1] == family {
-			return nil, noFamilyError(network)
+			return noFamilyError(network)
 		}
-		return lc.Listen(ctx, network, address)
-	}
-	h.ListenPacket = func(ctx context.Context, lc *net.ListenConfig, network, address string) (net.PacketConn, error) {
-		if network[len(network)-1] == family {
-			return nil, noFamilyError(network)
-		}
-		return lc.ListenPacket(ctx, network, address)
-	}
-	return h
+		return nil
+	})
 }
 
 func portOf(t *testing.T, a net.Addr) int {
@@ -270,4 +289,252 @@ func goBlocked(t *testing.T, fn string, call func() error) <-chan error {
 	}
 	t.Fatalf("the call did not block in %s within %v", fn, ioTimeout)
 	return nil
+}
+
+// checkListenError checks that err is the one kind of error Listen and
+// ListenPacket return: a *net.OpError with Op "listen", the network and
+// address asked for (address "" for none), and no *net.OpError inside it,
+// whose cause matches each of wantIs.
+func checkListenError(t *testing.T, err error, network, address string, wantIs ...error) {
+	t.Helper()
+	oe, ok := err.(*net.OpError)
+	if !ok {
+		t.Fatalf("Listen error %q is a %T, want a *net.OpError", err, err)
+	}
+	got := struct{ Op, Net, Addr string }{oe.Op, oe.Net, ""}
+	if oe.Addr != nil {
+		got.Addr = oe.Addr.String()
+	}
+	want := struct{ Op, Net, Addr string }{"listen", network, address}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Listen error %q: OpError fields (-want +got):\n%s", err, diff)
+	}
+	if oe.Addr != nil && oe.Addr.Network() != network[:3] {
+		t.Errorf("Listen error %q: Addr is a %T, want a %s address", err, oe.Addr, network[:3])
+	}
+	var inner *net.OpError
+	if errors.As(oe.Err, &inner) {
+		t.Errorf("Listen error %q holds another *net.OpError: %q", err, inner)
+	}
+	for _, w := range wantIs {
+		if !errors.Is(err, w) {
+			t.Errorf("Listen error %q does not match %v", err, w)
+		}
+	}
+}
+
+// socketState is what the kernel says about one socket of a listener.
+type socketState struct {
+	Network string
+	V6Only  bool
+}
+
+func kernelState(t *testing.T, scs []syscall.Conn) []socketState {
+	t.Helper()
+	var got []socketState
+	for _, sc := range scs {
+		s, err := sockopt.Get(sc)
+		if err != nil {
+			t.Fatalf("sockopt.Get: %v", err)
+		}
+		got = append(got, socketState{s.Network, s.V6Only})
+	}
+	return got
+}
+
+func addrStrings(addrs []net.Addr) []string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return s
+}
+
+// bothFamilyCase is one way a wildcard listen serves both families.
+type bothFamilyCase struct {
+	name      string
+	lc        func() *dualstack.ListenConfig
+	wantMode  dualstack.Mode
+	wantAddrs []string // with P for the port
+	wantState func(proto string) []socketState
+}
+
+// sockets is what a *Listener and a *PacketConn both report.
+type sockets interface {
+	Mode() dualstack.Mode
+	Addrs() []net.Addr
+	SyscallConns() []syscall.Conn
+}
+
+// checkSockets checks the mode, the addresses and the kernel's view of
+// the sockets that tc promises for proto ("tcp" or "udp"), and returns
+// the port they share.
+func checkSockets(t *testing.T, tc bothFamilyCase, proto string, s sockets, addr net.Addr) int {
+	t.Helper()
+	if got := s.Mode(); got != tc.wantMode {
+		t.Fatalf("Mode() = %v, want %v", got, tc.wantMode)
+	}
+	p := portOf(t, addr)
+	want := strings.Split(strings.ReplaceAll(strings.Join(tc.wantAddrs, " "), "P", strconv.Itoa(p)), " ")
+	if diff := cmp.Diff(want, addrStrings(s.Addrs())); diff != "" {
+		t.Errorf("Addrs() mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(tc.wantState(proto), kernelState(t, s.SyscallConns())); diff != "" {
+		t.Errorf("sockets as the kernel holds them (-want +got):\n%s", diff)
+	}
+	return p
+}
+
+// bothFamilyCases are the ways a wildcard listen serves both families.
+func bothFamilyCases() []bothFamilyCase {
+	single := func(proto string) []socketState { return []socketState{{proto + "6", false}} }
+	two := func(proto string) []socketState { return []socketState{{proto + "6", true}, {proto + "4", false}} }
+	type tc = bothFamilyCase
+	cases := []tc{
+		{"single socket", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
+		{"single socket unmapped", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{Unmap: true} }, dualstack.SingleSocket, []string{"[::]:P"}, single},
+		{"two sockets requested", func() *dualstack.ListenConfig { return &dualstack.ListenConfig{Modes: dualstack.TwoSockets} }, dualstack.TwoSockets, []string{"[::]:P", "0.0.0.0:P"}, two},
+	}
+	for _, f := range v6OnlyForced {
+		cases = append(cases, tc{"v6only forced, " + f.name, func() *dualstack.ListenConfig {
+			lc := &dualstack.ListenConfig{}
+			forceV6Only(lc, f.err, dualstack.Hooks{})
+			return lc
+		}, dualstack.TwoSockets, []string{"[::]:P", "0.0.0.0:P"}, two})
+	}
+	return cases
+}
+
+// listenMode listens on network ("tcp..." or "udp...") and closes again,
+// returning the mode.
+func listenMode(lc *dualstack.ListenConfig, network, address string) (dualstack.Mode, error) {
+	return listenOn(context.Background(), lc, network[:3], network, address)
+}
+
+// listenOn calls Listen for proto "tcp" and ListenPacket for "udp", closes
+// what it opened, and returns the mode.
+func listenOn(ctx context.Context, lc *dualstack.ListenConfig, proto, network, address string, opts ...sockopt.Option) (dualstack.Mode, error) {
+	if proto == "udp" {
+		pc, err := lc.ListenPacket(ctx, network, address, opts...)
+		if err != nil {
+			return 0, err
+		}
+		return pc.Mode(), pc.Close()
+	}
+	l, err := lc.Listen(ctx, network, address, opts...)
+	if err != nil {
+		return 0, err
+	}
+	return l.Mode(), l.Close()
+}
+
+// holdPort binds a socket to address for the rest of the test and returns
+// its port. An IPv6 socket gets IPV6_V6ONLY, so it holds the port on IPv6
+// alone.
+func holdPort(t *testing.T, network, address string) int {
+	t.Helper()
+	lc := net.ListenConfig{Control: sockopt.Control(sockopt.V6Only(true))}
+	var c io.Closer
+	var addr net.Addr
+	if strings.HasPrefix(network, "udp") {
+		pc, err := lc.ListenPacket(context.Background(), network, address)
+		if err != nil {
+			t.Fatalf("holding %s %s: %v", network, address, err)
+		}
+		c, addr = pc, pc.LocalAddr()
+	} else {
+		l, err := lc.Listen(context.Background(), network, address)
+		if err != nil {
+			t.Fatalf("holding %s %s: %v", network, address, err)
+		}
+		c, addr = l, l.Addr()
+	}
+	t.Cleanup(func() { c.Close() })
+	return portOf(t, addr)
+}
+
+// recorder wraps a ListenConfig's hooks to keep every socket they open,
+// so a test can check a failed Listen closed all of them.
+type recorder struct {
+	mu    sync.Mutex
+	socks []interface{ SetDeadline(time.Time) error }
+	addrs []net.Addr
+}
+
+func (r *recorder) add(s interface{ SetDeadline(time.Time) error }, a net.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.socks = append(r.socks, s)
+	r.addrs = append(r.addrs, a)
+}
+
+// wrap installs recording around whatever hooks lc has.
+func (r *recorder) wrap(lc *dualstack.ListenConfig) {
+	h := dualstack.CurrentHooks(lc)
+	listen, listenPacket := h.Listen, h.ListenPacket
+	h.Listen = func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.Listener, error) {
+		l, err := listen(ctx, nlc, network, address)
+		if err == nil {
+			r.add(l.(*net.TCPListener), l.Addr())
+		}
+		return l, err
+	}
+	h.ListenPacket = func(ctx context.Context, nlc *net.ListenConfig, network, address string) (net.PacketConn, error) {
+		pc, err := listenPacket(ctx, nlc, network, address)
+		if err == nil {
+			r.add(pc, pc.LocalAddr())
+		}
+		return pc, err
+	}
+	dualstack.SetHooks(lc, h)
+}
+
+// requireAllClosed fails the test if a recorded socket is still open. A
+// closed socket fails SetDeadline with net.ErrClosed.
+func (r *recorder) requireAllClosed(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, s := range r.socks {
+		if err := s.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("socket %v left open after failed Listen (SetDeadline: %v)", r.addrs[i], err)
+		}
+	}
+}
+
+var errDeadline = os.ErrDeadlineExceeded
+
+// runBothFamilyCases runs f as a parallel subtest for each of
+// bothFamilyCases, on a host with both loopbacks.
+func runBothFamilyCases(t *testing.T, f func(t *testing.T, tc bothFamilyCase)) {
+	requireBothStacks(t)
+	t.Parallel()
+	for _, tc := range bothFamilyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, tc)
+		})
+	}
+}
+
+// mustListen listens with lc and closes the listener when the test ends.
+func mustListen(t *testing.T, lc *dualstack.ListenConfig, network, address string) *dualstack.Listener {
+	t.Helper()
+	l, err := lc.Listen(context.Background(), network, address)
+	if err != nil {
+		t.Fatalf("Listen(%q, %q): %v", network, address, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// mustListenPacket is mustListen for ListenPacket.
+func mustListenPacket(t *testing.T, lc *dualstack.ListenConfig, network, address string) *dualstack.PacketConn {
+	t.Helper()
+	pc, err := lc.ListenPacket(context.Background(), network, address)
+	if err != nil {
+		t.Fatalf("ListenPacket(%q, %q): %v", network, address, err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
 }
