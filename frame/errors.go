@@ -22,6 +22,11 @@ var (
 	// such as WithMaxSize(-1): constructors return no error, so the
 	// mistake surfaces, named, on first use instead of as a panic.
 	ErrInvalidOption = errors.New("frame: invalid option")
+
+	// ErrNoStream is returned by every read or write of a Reader or
+	// Writer that has nothing to read from or write to: the zero value
+	// before Reset, one reset to nil, or a Reader after Handoff.
+	ErrNoStream = errors.New("frame: no underlying reader or writer; use NewReader, NewWriter or Reset")
 )
 
 // SizeError reports a message longer than the limit in force, on either

@@ -25,6 +25,7 @@ const (
 type Option interface{ apply(*config) }
 
 type config struct {
+	built   bool  // by newConfig; false in a zero Reader or Writer
 	err     error // the first invalid option, returned by every call
 	max     int
 	header  Header
@@ -100,7 +101,7 @@ func WithBufferSize(n int) Option {
 }
 
 func newConfig(opts []Option) config {
-	c := config{max: DefaultMaxSize, header: Uint32BE, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
+	c := config{built: true, max: DefaultMaxSize, header: Uint32BE, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -111,6 +112,15 @@ func newConfig(opts []Option) config {
 		c.bufSize = classSize(cl)
 	}
 	c.bufMax = max(c.bufMax, c.bufSize)
+	return c
+}
+
+// orDefaults returns c, or the defaults if c is the zero config of a
+// zero Reader or Writer, so that Reset makes a zero value usable.
+func (c config) orDefaults() config {
+	if !c.built {
+		return newConfig(nil)
+	}
 	return c
 }
 

@@ -30,6 +30,11 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 // stopped, so a message is never split in two and the stream never loses
 // its place.
 //
+// The zero value of Reader has nothing to read from: its reads return
+// [ErrNoStream] until [Reader.Reset] gives it a source, after which it
+// reads with the defaults of NewReader without options ([DefaultMaxSize],
+// [Uint32BE], the default buffer sizes).
+//
 // A Reader is not safe for concurrent use; [Conn] adds the locking.
 type Reader struct {
 	src io.Reader
@@ -203,23 +208,40 @@ func (r *Reader) Buffered() int { return r.w - r.r + len(r.large.big) }
 // stream, for a protocol that stops framing and takes the stream over
 // (netty/netty#4087 lost these bytes). If a frame is in progress, its
 // header has been consumed and its payload bytes come first. The Reader is
-// left empty, as after Reset(nil).
+// left empty, as after Reset(nil). A Reader with no underlying reader
+// hands off a reader whose reads return [ErrNoStream].
 func (r *Reader) Handoff() io.Reader {
 	rest := make([]byte, 0, r.Buffered())
 	rest = append(rest, r.large.big...)
 	rest = append(rest, r.buf[r.r:r.w]...)
-	src := r.src
+	var src io.Reader = noStream{}
+	if r.src != nil {
+		src = r.src
+	}
 	r.Reset(nil)
 	return io.MultiReader(bytes.NewReader(rest), src)
 }
 
-// Reset discards all state, including a sticky error (but not that of an
-// invalid option) and any buffered
-// bytes, gives the buffers back to the pools and makes r read from src.
+// noStream is the source of a Reader that has none.
+type noStream struct{}
+
+func (noStream) Read([]byte) (int, error) { return 0, ErrNoStream }
+
+// Reset discards all state, including any buffered bytes and a sticky
+// error, gives the buffers back to the pools and makes r read from src.
+// A Reader made by NewReader keeps its options (and the error of an
+// invalid one); on the zero value Reset sets the defaults, as
+// NewReader(src) would, so that
+//
+//	var r frame.Reader
+//	r.Reset(src)
+//
+// is ready to read. After Reset(nil), reads return [ErrNoStream].
 func (r *Reader) Reset(src io.Reader) {
 	r.large.reset()
 	putBuf(r.bufp)
-	*r = Reader{src: src, cfg: r.cfg, err: r.cfg.err}
+	cfg := r.cfg.orDefaults()
+	*r = Reader{src: src, cfg: cfg, err: cfg.err}
 }
 
 // Release gives the Reader's buffers back to a shared pool when it holds
@@ -295,6 +317,9 @@ func (r *Reader) read(p []byte) (int, error) {
 	if err := r.rerr; err != nil {
 		r.rerr = nil
 		return 0, err
+	}
+	if r.src == nil {
+		return 0, ErrNoStream
 	}
 	for range maxEmptyReads {
 		n, err := r.src.Read(p)

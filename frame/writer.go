@@ -28,6 +28,11 @@ var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 // stay buffered and the next Flush or write sends them first, so a frame
 // is never cut short on the wire.
 //
+// The zero value of Writer has nothing to write to: its writes return
+// [ErrNoStream] until [Writer.Reset] gives it a destination, after which
+// it writes with the defaults of NewWriter without options
+// ([DefaultMaxSize], [Uint32BE], the default buffer sizes).
+//
 // A Writer is not safe for concurrent use; [Conn] adds the locking.
 type Writer struct {
 	dst      io.Writer
@@ -59,8 +64,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // written with the rest buffered, and the next Flush or write sends it on.
 // Do not send it again.
 func (w *Writer) WriteMessage(p []byte) error {
-	if w.err != nil {
-		return w.err
+	if err := w.stopped(); err != nil {
+		return err
 	}
 	if err := w.cfg.tooLarge(len(p)); err != nil {
 		return err
@@ -114,8 +119,8 @@ func (w *Writer) keep(err error, p []byte) error {
 // *net.UnixConn, where large payloads are not copied), and so flushes. If
 // any message is too large, it returns a [*SizeError] and writes nothing.
 func (w *Writer) WriteMessages(msgs ...[]byte) error {
-	if w.err != nil {
-		return w.err
+	if err := w.stopped(); err != nil {
+		return err
 	}
 	room := 0
 	for _, m := range msgs {
@@ -169,10 +174,22 @@ const vectorThreshold = 16 << 10
 
 // Flush writes all buffered bytes to the underlying writer.
 func (w *Writer) Flush() error {
+	if err := w.stopped(); err != nil {
+		return err
+	}
+	return w.flush(nil)
+}
+
+// stopped returns the error that every write returns: a sticky one, or
+// ErrNoStream when there is nothing to write to.
+func (w *Writer) stopped() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.flush(nil)
+	if w.dst == nil {
+		return ErrNoStream
+	}
+	return nil
 }
 
 // Buffered returns the number of bytes written into the buffer and not
@@ -180,11 +197,20 @@ func (w *Writer) Flush() error {
 func (w *Writer) Buffered() int { return len(w.buf) }
 
 // Reset discards all state, including unflushed bytes and a sticky error,
-// gives the buffer back to the pools and makes w write to dst.
+// gives the buffer back to the pools and makes w write to dst. A Writer
+// made by NewWriter keeps its options (and the error of an invalid one);
+// on the zero value Reset sets the defaults, as NewWriter(dst) would, so
+// that
+//
+//	var w frame.Writer
+//	w.Reset(dst)
+//
+// is ready to write. After Reset(nil), writes return [ErrNoStream].
 func (w *Writer) Reset(dst io.Writer) {
 	putBuf(w.bufp)
 	clear(w.store)
-	*w = Writer{dst: dst, cfg: w.cfg, store: w.store[:0], err: w.cfg.err}
+	cfg := w.cfg.orDefaults()
+	*w = Writer{dst: dst, cfg: cfg, store: w.store[:0], err: cfg.err}
 	switch dst.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		// Only the net package's own conns implement the unexported
