@@ -55,13 +55,14 @@ func readFull(r io.Reader, n int) ([]byte, error) {
 
 // SendMessage writes msg to w as one frame in the chapter's format: a
 // 4-byte big-endian length, then the payload, in exactly one call to
-// w.Write. Payloads up to [DefaultMaxSize] are accepted; a longer one
-// returns a [*SizeError] before any byte is written, so w stays usable.
+// w.Write, or to WriteBuffers for a large payload on a [BuffersWriter].
+// Payloads up to [DefaultMaxSize] are accepted; a longer one returns a
+// [*SizeError] before any byte is written, so w stays usable.
 //
-// On a *net.TCPConn or *net.UnixConn a large payload goes out with one
-// writev(2) of the header and the payload, without copying the payload;
-// other writers (including wrappers around those, golang/go#21676) get the
-// header and payload joined in a pooled buffer.
+// On a BuffersWriter, *net.TCPConn or *net.UnixConn a large payload goes
+// out with its header in one gathered write (one writev(2) on a socket),
+// without being copied; other writers get the header and the payload
+// joined in a pooled buffer.
 //
 // A failed or short write returns an error; SendMessage keeps no state, so
 // the stream is then out of sync and should be closed. A [Writer] or
@@ -71,9 +72,10 @@ func SendMessage(w io.Writer, msg []byte) error {
 }
 
 // SendMessages writes msgs to w as consecutive frames in the chapter's
-// format in one call to w.Write (one writev(2) on a *net.TCPConn), so a
-// batch costs one system call. If any message is too long, nothing is
-// written.
+// format in one call to w.Write, or one gathered write on a
+// [BuffersWriter], *net.TCPConn or *net.UnixConn, where large payloads are
+// not copied, so a batch costs one system call. If any message is too
+// long, nothing is written.
 func SendMessages(w io.Writer, msgs ...[]byte) error {
 	sw := sendWriters.Get().(*Writer)
 	sw.Reset(w)
