@@ -37,14 +37,14 @@ func TestBuffersWriterOneCall(t *testing.T) {
 			}
 			return fw.Flush()
 		}},
-		{"Writer.WriteMessages", [][]byte{small, large, small, larger}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
-			return frame.NewWriter(w).WriteMessages(msgs...)
+		{"Writer.WriteBatch", [][]byte{small, large, small, larger}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
+			return frame.NewWriter(w).WriteBatch(msgs...)
 		}},
 		{"SendMessage", [][]byte{large}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
 			return frame.SendMessage(w, msgs[0])
 		}},
-		{"SendMessages", [][]byte{small, large, larger, small}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
-			return frame.SendMessages(w, msgs...)
+		{"SendBatch", [][]byte{small, large, larger, small}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
+			return frame.SendBatch(w, msgs...)
 		}},
 		{"Conn.Send", [][]byte{large}, func(ctx context.Context, w *gatherWriter, msgs [][]byte) error {
 			return frame.NewConn(w).Send(ctx, msgs[0])
@@ -132,15 +132,15 @@ func TestBuffersWriterContract(t *testing.T) {
 			// Sticky: the stream is broken.
 			return fw.WriteMessage([]byte("x"))
 		}},
-		{"Writer.WriteMessages", func(w io.Writer) error {
+		{"Writer.WriteBatch", func(w io.Writer) error {
 			fw := frame.NewWriter(w)
-			if err := fw.WriteMessages([]byte("x"), large); err == nil {
-				return errors.New("WriteMessages returned nil")
+			if err := fw.WriteBatch([]byte("x"), large); err == nil {
+				return errors.New("WriteBatch returned nil")
 			}
 			return fw.Flush()
 		}},
 		{"SendMessage", func(w io.Writer) error { return frame.SendMessage(w, large) }},
-		{"SendMessages", func(w io.Writer) error { return frame.SendMessages(w, large, large) }},
+		{"SendBatch", func(w io.Writer) error { return frame.SendBatch(w, large, large) }},
 	}
 	for _, tt := range tests {
 		for _, api := range apis {

@@ -38,7 +38,7 @@
 // across a timeout and resumes it, and [Reader.Buffered] and
 // [Reader.Handoff] give the bytes read ahead to a protocol that takes the
 // stream over. A Writer gathers small messages until [Writer.Flush] and
-// sends a batch in one write with [Writer.WriteMessages]. A large payload
+// sends a batch in one write with [Writer.WriteBatch]. A large payload
 // is not copied: on a *net.TCPConn, a *net.UnixConn or any [BuffersWriter]
 // (a connection wrapper can be one) it leaves with its header in one
 // gathered write, writev(2) on a socket.

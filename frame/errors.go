@@ -32,21 +32,21 @@ var (
 // SizeError reports a message longer than the limit in force, on either
 // side. It matches [ErrTooLarge] through [errors.Is].
 type SizeError struct {
-	Size   uint64 // the length claimed by a received header, or of the message to send
-	Max    int    // the limit in force: the configured maximum or what the header can express
-	Format Header // the header format in use
-	Header []byte // the header bytes as received; nil on the sending side
+	Size        uint64 // the payload length a received header claims, or that of the message to send
+	Max         int    // the limit in force: the configured maximum or what Format can express
+	Format      Header // the header format in use
+	HeaderBytes []byte // the header as received, which may show what the peer speaks; nil on the sending side
 }
 
 var _ error = (*SizeError)(nil)
 
 func (e *SizeError) Error() string {
 	var b strings.Builder
-	if e.Header == nil {
+	if e.HeaderBytes == nil {
 		fmt.Fprintf(&b, "frame: message of %d bytes exceeds the maximum of %d", e.Size, e.Max)
 	} else {
-		fmt.Fprintf(&b, "frame: header % x claims %d bytes, above the maximum of %d", e.Header, e.Size, e.Max)
-		if hint := misframingHint(e.Header); hint != "" {
+		fmt.Fprintf(&b, "frame: header % x claims %d bytes, above the maximum of %d", e.HeaderBytes, e.Size, e.Max)
+		if hint := misframingHint(e.HeaderBytes); hint != "" {
 			b.WriteString(" (")
 			b.WriteString(hint)
 			b.WriteString(")")

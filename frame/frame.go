@@ -68,18 +68,18 @@ func readFull(r io.Reader, n int) ([]byte, error) {
 // the stream is then out of sync and should be closed. A [Writer] or
 // [Conn] resumes after a timeout instead.
 func SendMessage(w io.Writer, msg []byte) error {
-	return SendMessages(w, msg)
+	return SendBatch(w, msg)
 }
 
-// SendMessages writes msgs to w as consecutive frames in the chapter's
+// SendBatch writes msgs to w as consecutive frames in the chapter's
 // format in one call to w.Write, or one gathered write on a
 // [BuffersWriter], *net.TCPConn or *net.UnixConn, where large payloads are
 // not copied, so a batch costs one system call. If any message is too
 // long, nothing is written.
-func SendMessages(w io.Writer, msgs ...[]byte) error {
+func SendBatch(w io.Writer, msgs ...[]byte) error {
 	sw := sendWriters.Get().(*Writer)
 	sw.Reset(w)
-	err := sw.WriteMessages(msgs...)
+	err := sw.WriteBatch(msgs...)
 	// Unwritten bytes have nowhere to go without a Writer to hold them.
 	sw.Reset(nil)
 	sendWriters.Put(sw)
@@ -108,7 +108,7 @@ func RecvMessage(r io.Reader) ([]byte, error) {
 	}
 	size, _, _ := Uint32BE.ParseLength(hdr[:])
 	if size > DefaultMaxSize {
-		return nil, &SizeError{Size: size, Max: DefaultMaxSize, Format: Uint32BE, Header: hdr[:]}
+		return nil, &SizeError{Size: size, Max: DefaultMaxSize, Format: Uint32BE, HeaderBytes: hdr[:]}
 	}
 	b, err := readFull(r, int(size))
 	if err == io.EOF || err == io.ErrUnexpectedEOF {

@@ -345,7 +345,7 @@ func (r *Reader) readHeader() error {
 		}
 		if hl > 0 {
 			if n > uint64(r.cfg.max) {
-				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, Header: bytes.Clone(r.buf[r.r : r.r+hl])}
+				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
 				r.r += hl
 				if !r.cfg.discard {
 					r.err = err

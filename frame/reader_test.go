@@ -312,7 +312,7 @@ func TestOversize(t *testing.T) {
 				if !errors.As(err, &se) || !errors.Is(err, frame.ErrTooLarge) {
 					t.Fatalf("err = %v, want a *SizeError matching ErrTooLarge", err)
 				}
-				want := &frame.SizeError{Size: 3000, Max: 2000, Format: frame.Uint32BE, Header: []byte{0, 0, 0x0b, 0xb8}}
+				want := &frame.SizeError{Size: 3000, Max: 2000, Format: frame.Uint32BE, HeaderBytes: []byte{0, 0, 0x0b, 0xb8}}
 				if diff := cmp.Diff(want, se); diff != "" {
 					t.Errorf("SizeError (-want +got):\n%s", diff)
 				}

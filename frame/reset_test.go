@@ -62,7 +62,7 @@ func TestZeroValueAfterReset(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := w.WriteMessages(msgs[len(msgs)/2:]...); err != nil {
+		if err := w.WriteBatch(msgs[len(msgs)/2:]...); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(stream, buf.Bytes()) {
@@ -144,9 +144,9 @@ func TestZeroValueWithoutStream(t *testing.T) {
 				w := tt.w()
 				msg := make([]byte, size)
 				for call, err := range map[string]error{
-					"WriteMessage":  w.WriteMessage(msg),
-					"WriteMessages": w.WriteMessages(msg, msg),
-					"Flush":         w.Flush(),
+					"WriteMessage": w.WriteMessage(msg),
+					"WriteBatch":   w.WriteBatch(msg, msg),
+					"Flush":        w.Flush(),
 				} {
 					if !errors.Is(err, frame.ErrNoStream) {
 						t.Errorf("%s: err = %v, want ErrNoStream", call, err)
@@ -181,7 +181,7 @@ func TestResetKeepsOptions(t *testing.T) {
 			t.Fatalf("first = %q, %v; want the 10-byte message in Uint16BE", m, err)
 		}
 		_, err := r.ReadMessage()
-		want := &frame.SizeError{Size: 11, Max: 10, Format: frame.Uint16BE, Header: []byte{0, 11}}
+		want := &frame.SizeError{Size: 11, Max: 10, Format: frame.Uint16BE, HeaderBytes: []byte{0, 11}}
 		var se *frame.SizeError
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v, want a *SizeError", err)

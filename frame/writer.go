@@ -11,7 +11,7 @@ import (
 // errInvalidWrite reports an io.Writer that returned an impossible count.
 var errInvalidWrite = errors.New("frame: writer returned an invalid count")
 
-// sendWriters holds the Writers behind SendMessage and SendMessages.
+// sendWriters holds the Writers behind SendMessage and SendBatch.
 var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 
 // A Writer writes frames to an [io.Writer] through a buffer, so many small
@@ -115,12 +115,12 @@ func (w *Writer) keep(err error, p []byte) error {
 	return err
 }
 
-// WriteMessages writes the buffered bytes and msgs, each as one frame, in
+// WriteBatch writes the buffered bytes and msgs, each as one frame, in
 // one call to the underlying Write, or one gathered write on a
 // [BuffersWriter], *net.TCPConn or *net.UnixConn, where large payloads are
 // not copied; and so flushes. If any message is too large, it returns a
 // [*SizeError] and writes nothing.
-func (w *Writer) WriteMessages(msgs ...[]byte) error {
+func (w *Writer) WriteBatch(msgs ...[]byte) error {
 	if err := w.stopped(); err != nil {
 		return err
 	}

@@ -36,14 +36,14 @@ var writeAPIs = []struct {
 		}
 		return fw.Flush()
 	}},
-	{"Writer.WriteMessages", func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
+	{"Writer.WriteBatch", func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
 		// One message buffered first, so the batch also carries
 		// earlier bytes.
 		fw := frame.NewWriter(w, opts...)
 		if err := fw.WriteMessage(msgs[0]); err != nil {
 			return err
 		}
-		return fw.WriteMessages(msgs[1:]...)
+		return fw.WriteBatch(msgs[1:]...)
 	}},
 }
 
@@ -98,18 +98,18 @@ func TestSendMessageOneWrite(t *testing.T) {
 			}
 		})
 	}
-	t.Run("SendMessages", func(t *testing.T) {
+	t.Run("SendBatch", func(t *testing.T) {
 		t.Parallel()
 		var w countingWriter
 		msgs := testMessages(1 << 20)
-		if err := frame.SendMessages(&w, msgs...); err != nil {
+		if err := frame.SendBatch(&w, msgs...); err != nil {
 			t.Fatal(err)
 		}
 		if w.writes != 1 {
-			t.Errorf("SendMessages of %d messages made %d writes, want 1", len(msgs), w.writes)
+			t.Errorf("SendBatch of %d messages made %d writes, want 1", len(msgs), w.writes)
 		}
 		if !bytes.Equal(encode(t, frame.Uint32BE, msgs...), w.Bytes()) {
-			t.Error("SendMessages output differs from the reference encoding")
+			t.Error("SendBatch output differs from the reference encoding")
 		}
 	})
 }
@@ -144,8 +144,8 @@ func TestWriteTooLarge(t *testing.T) {
 					t.Fatal(err)
 				}
 				var err error
-				if api.name == "Writer.WriteMessages" {
-					err = fw.WriteMessages([]byte("ok"), big)
+				if api.name == "Writer.WriteBatch" {
+					err = fw.WriteBatch([]byte("ok"), big)
 				} else {
 					err = fw.WriteMessage(big)
 				}
@@ -235,8 +235,8 @@ func testWriteTimeoutResumes(t *testing.T, api string, msgs [][]byte, mk func() 
 	msgs = append([][]byte{[]byte("first")}, msgs...)
 	// After a timeout the message has been taken (buffered or
 	// partly written): move on, and let Flush finish.
-	if api == "Writer.WriteMessages" {
-		if err := fw.WriteMessages(msgs...); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if api == "Writer.WriteBatch" {
+		if err := fw.WriteBatch(msgs...); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatal(err)
 		}
 	} else {
@@ -353,7 +353,7 @@ func TestWriterRelease(t *testing.T) {
 	if n := w.HeldBytes(); n != 0 {
 		t.Errorf("after Flush and Release: holding %d bytes, want 0", n)
 	}
-	if err := w.WriteMessages(make([]byte, 100000), make([]byte, 200000)); err != nil {
+	if err := w.WriteBatch(make([]byte, 100000), make([]byte, 200000)); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.HeldBytes(); n > 4096 {
