@@ -37,16 +37,11 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 //
 // A Reader is not safe for concurrent use; [Conn] adds the locking.
 type Reader struct {
-	src io.Reader
-	cfg config
-
-	// The buffer, taken from the pools on first use and given back by
-	// Release, so an idle connection pins none. buf[r:w] is unread.
-	bufp *[]byte
-	buf  []byte
-	r, w int
+	src  io.Reader
+	cfg  config
 	rerr error // error that came with the last bytes read, returned next
-	grow bool  // the last read filled the buffer: take a larger one
+
+	readBuf // embedded: the parsing code reads buf[r:w] as r.buf[r.r:r.w]
 
 	// A frame whose header was consumed but whose payload is incomplete.
 	inFrame bool
@@ -256,10 +251,7 @@ func (r *Reader) Reset(src io.Reader) {
 // read.
 func (r *Reader) Release() {
 	r.large.release()
-	if r.bufp != nil && r.r == r.w {
-		putBuf(r.bufp)
-		r.bufp, r.buf, r.r, r.w = nil, nil, 0, 0
-	}
+	r.readBuf.release()
 }
 
 // fill reads once into the buffer, after moving the unread bytes to its
@@ -268,7 +260,7 @@ func (r *Reader) Release() {
 func (r *Reader) fill() error {
 	if r.rerr == nil {
 		// Only a real read needs room: a kept error is returned as is.
-		r.makeRoom()
+		r.makeRoom(r.cfg.bufSize, r.cfg.bufMax)
 	}
 	free := len(r.buf) - r.w
 	n, err := r.read(r.buf[r.w:])
@@ -282,29 +274,6 @@ func (r *Reader) fill() error {
 	// Keep the error for the next call: these bytes may complete a frame.
 	r.rerr = err
 	return nil
-}
-
-// makeRoom takes the buffer on first use, grows it when the last read
-// filled it, or else slides the unread bytes to its front.
-func (r *Reader) makeRoom() {
-	switch {
-	case r.bufp == nil:
-		r.bufp = getBuf(r.cfg.bufSize)
-		r.buf = *r.bufp
-		r.r, r.w = 0, 0
-	case r.grow && len(r.buf) < r.cfg.bufMax:
-		p := getBuf(2 * len(r.buf))
-		r.w = copy(*p, r.buf[r.r:r.w])
-		r.r = 0
-		putBuf(r.bufp)
-		r.bufp, r.buf = p, *p
-	case r.r > 0:
-		// Slide the partial frame to the front, as bufio does, so
-		// that the read gets all the free space.
-		r.w = copy(r.buf, r.buf[r.r:r.w])
-		r.r = 0
-	}
-	r.grow = false
 }
 
 // read is the one place that calls the underlying reader. An error kept
