@@ -18,30 +18,26 @@ func TestZeroValueAfterReset(t *testing.T) {
 	t.Parallel()
 	msgs := testMessages(1 << 20)
 	stream := encode(t, frame.Uint32BE, msgs...)
-	t.Run("Reader.ReadMessage", func(t *testing.T) {
-		t.Parallel()
-		var r frame.Reader
-		r.Reset(bytes.NewReader(stream))
-		got, err := collect(t, r.ReadMessage)
-		if err != io.EOF {
-			t.Fatalf("after %d messages: err = %v, want io.EOF", len(got), err)
-		}
-		if diff := diffMessages(msgs, got); diff != "" {
-			t.Errorf("messages (-want +got):\n%s", diff)
-		}
-	})
-	t.Run("Reader.AppendMessage", func(t *testing.T) {
-		t.Parallel()
-		var r frame.Reader
-		r.Reset(bytes.NewReader(stream))
-		got, err := collect(t, func() ([]byte, error) { return r.AppendMessage(nil) })
-		if err != io.EOF {
-			t.Fatalf("after %d messages: err = %v, want io.EOF", len(got), err)
-		}
-		if diff := diffMessages(msgs, got); diff != "" {
-			t.Errorf("messages (-want +got):\n%s", diff)
-		}
-	})
+	for _, api := range []struct {
+		name string
+		read func(r *frame.Reader) ([]byte, error)
+	}{
+		{"Reader.ReadMessage", (*frame.Reader).ReadMessage},
+		{"Reader.AppendMessage", func(r *frame.Reader) ([]byte, error) { return r.AppendMessage(nil) }},
+	} {
+		t.Run(api.name, func(t *testing.T) {
+			t.Parallel()
+			var r frame.Reader
+			r.Reset(bytes.NewReader(stream))
+			got, err := collect(t, func() ([]byte, error) { return api.read(&r) })
+			if err != io.EOF {
+				t.Fatalf("after %d messages: err = %v, want io.EOF", len(got), err)
+			}
+			if diff := diffMessages(msgs, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
 	t.Run("Reader/DefaultMaxSize", func(t *testing.T) {
 		t.Parallel()
 		var r frame.Reader
