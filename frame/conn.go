@@ -87,7 +87,7 @@ func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
 	for _, m := range msgs {
 		size += len(m) + c.w.cfg.header.Len(uint64(len(m)))
 	}
-	return c.send(ctx, size, func() error { return c.w.WriteMessages(msgs...) })
+	return c.send(ctx, size, func() error { return c.w.WriteBatch(msgs...) })
 }
 
 // send runs write under ctx. framed is the size on the wire of what write

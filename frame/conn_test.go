@@ -430,7 +430,7 @@ func TestConnRecvBuffered(t *testing.T) {
 	t.Parallel()
 	client, server := tcpPair(t)
 	b := frame.NewConn(server)
-	if err := frame.SendMessages(client, []byte("one"), []byte("two"), []byte("three")); err != nil {
+	if err := frame.SendBatch(client, []byte("one"), []byte("two"), []byte("three")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

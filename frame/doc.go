@@ -38,7 +38,11 @@
 // across a timeout and resumes it, and [Reader.Buffered] and
 // [Reader.Handoff] give the bytes read ahead to a protocol that takes the
 // stream over. A Writer gathers small messages until [Writer.Flush] and
-// sends a batch in one write with [Writer.WriteMessages].
+// sends a batch in one write with [Writer.WriteBatch]. A large payload
+// is not copied: on a *net.TCPConn, a *net.UnixConn or any [BuffersWriter]
+// (a connection wrapper can be one) it leaves with its header in one
+// gathered write, writev(2) on a socket. As with [bufio], the zero values
+// of Reader and Writer are ready once Reset gives them a stream.
 // [Reader.Release] and [Writer.Release] hand buffers back to a shared pool
 // so that idle connections pin no memory.
 //

@@ -121,12 +121,12 @@ func ExampleReader() {
 	// three (0 bytes still buffered)
 }
 
-// WriteMessages sends a batch in one write: one system call, and on a
+// WriteBatch sends a batch in one write: one system call, and on a
 // *net.TCPConn large payloads are not copied.
-func ExampleWriter_WriteMessages() {
+func ExampleWriter_WriteBatch() {
 	var stream bytes.Buffer
 	w := frame.NewWriter(&stream)
-	if err := w.WriteMessages([]byte("a"), []byte("bc"), []byte("def")); err != nil {
+	if err := w.WriteBatch([]byte("a"), []byte("bc"), []byte("def")); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("% x\n", stream.Bytes())
@@ -201,7 +201,7 @@ func ExampleWithHeader() {
 // SplitFunc lets code built around bufio.Scanner read frames.
 func ExampleHeader_SplitFunc() {
 	var stream bytes.Buffer
-	frame.SendMessages(&stream, []byte("alpha"), []byte(""), []byte("gamma"))
+	frame.SendBatch(&stream, []byte("alpha"), []byte(""), []byte("gamma"))
 
 	sc := bufio.NewScanner(&stream)
 	sc.Split(frame.Uint32BE.SplitFunc(1024))
@@ -220,7 +220,7 @@ func ExampleHeader_SplitFunc() {
 // for every message; large payloads go straight into it.
 func ExampleReader_AppendMessage() {
 	var stream bytes.Buffer
-	frame.SendMessages(&stream, []byte("first"), []byte("second"))
+	frame.SendBatch(&stream, []byte("first"), []byte("second"))
 
 	r := frame.NewReader(&stream)
 	buf := make([]byte, 0, 64<<10)

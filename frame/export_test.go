@@ -5,7 +5,7 @@ package frame
 // Release gives the buffer back.
 func (r *Reader) HeldBytes() int {
 	n := 0
-	for _, p := range []*[]byte{r.bufp, r.bigp, r.lastp, r.spare} {
+	for _, p := range []*[]byte{r.bufp, r.large.bigp, r.large.lastp, r.large.spare} {
 		if p != nil {
 			n += cap(*p)
 		}

@@ -90,7 +90,7 @@ func FuzzReader(f *testing.F) {
 				}
 			case errors.As(err, &se):
 				n, hl, perr := h.ParseLength(data[pos:])
-				if perr != nil || hl == 0 || n != se.Size || n <= uint64(limit) || !bytes.Equal(se.Header, data[pos:pos+hl]) {
+				if perr != nil || hl == 0 || n != se.Size || n <= uint64(limit) || !bytes.Equal(se.HeaderBytes, data[pos:pos+hl]) {
 					t.Fatalf("SizeError %+v at offset %d does not match the header there", se, pos)
 				}
 				if discard {
@@ -121,7 +121,7 @@ func FuzzReader(f *testing.F) {
 
 // FuzzRoundTrip splits arbitrary bytes into messages, writes them through
 // a Writer with every header format, in a random mix of WriteMessage,
-// WriteMessages and Flush, and reads them back through a Reader over a
+// WriteBatch and Flush, and reads them back through a Reader over a
 // random adversarial reader: the wire must be the reference encoding and
 // the messages must come back equal.
 func FuzzRoundTrip(f *testing.F) {
@@ -157,7 +157,7 @@ func FuzzRoundTrip(f *testing.F) {
 			switch rng.IntN(4) {
 			case 0:
 				k := i + rng.IntN(len(msgs)-i) + 1
-				err = w.WriteMessages(msgs[i:k]...)
+				err = w.WriteBatch(msgs[i:k]...)
 				i = k
 			case 1:
 				err = w.Flush()

@@ -179,7 +179,7 @@ func (h Header) SplitFunc(max int) bufio.SplitFunc {
 			}
 			return 0, nil, nil // more data, or a clean end between frames
 		case n > uint64(max):
-			return 0, nil, &SizeError{Size: n, Max: max, Format: h, Header: bytes.Clone(data[:hl])}
+			return 0, nil, &SizeError{Size: n, Max: max, Format: h, HeaderBytes: bytes.Clone(data[:hl])}
 		case uint64(len(data)-hl) < n:
 			if atEOF {
 				return 0, nil, fmt.Errorf("frame: stream ended after %d of %d payload bytes: %w", len(data)-hl, n, io.ErrUnexpectedEOF)

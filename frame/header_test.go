@@ -186,7 +186,7 @@ func TestInvalidOptions(t *testing.T) {
 			w := frame.NewWriter(&out, opt)
 			check("WriteMessage", w.WriteMessage([]byte("x")))
 			check("Flush", w.Flush())
-			check("WriteMessages", w.WriteMessages([]byte("x")))
+			check("WriteBatch", w.WriteBatch([]byte("x")))
 			if out.Len() != 0 {
 				t.Errorf("Writer wrote %q", out.Bytes())
 			}

@@ -30,29 +30,26 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 // stopped, so a message is never split in two and the stream never loses
 // its place.
 //
+// The zero value of Reader has nothing to read from: its reads return
+// [ErrNoStream] until [Reader.Reset] gives it a source, after which it
+// reads with the defaults of NewReader without options ([DefaultMaxSize],
+// [Uint32BE], the default buffer sizes).
+//
 // A Reader is not safe for concurrent use; [Conn] adds the locking.
 type Reader struct {
-	src io.Reader
-	cfg config
-
-	// The buffer, taken from the pools on first use and given back by
-	// Release, so an idle connection pins none. buf[r:w] is unread.
-	bufp *[]byte
-	buf  []byte
-	r, w int
+	src  io.Reader
+	cfg  config
 	rerr error // error that came with the last bytes read, returned next
-	grow bool  // the last read filled the buffer: take a larger one
+
+	readBuf // embedded: the parsing code reads buf[r:w] as r.buf[r.r:r.w]
 
 	// A frame whose header was consumed but whose payload is incomplete.
 	inFrame bool
-	need    int     // payload length
-	bigp    *[]byte // large payload being assembled outside buf, or nil
-	big     []byte  // the bytes of it received so far
+	need    int       // payload length
+	large   largeBufs // payloads too large for buf, and who owns their buffers
 
-	discard uint64  // bytes of an oversize payload still to skip
-	lastp   *[]byte // large buffer handed out by the last call, still in the caller's hands
-	spare   *[]byte // lastp after the next call began: reused by a large payload, else pooled
-	err     error   // sticky: a broken stream
+	discard uint64 // bytes of an oversize payload still to skip
+	err     error  // sticky: a broken stream
 }
 
 // NewReader returns a Reader that reads frames from r. It takes no memory
@@ -86,11 +83,8 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 // the last large buffer, reports a sticky error, skips an oversize payload
 // being discarded and reads the header.
 func (r *Reader) next() error {
-	if r.lastp != nil {
-		// A stream of large messages reuses one buffer; the first
-		// small message gives it back (see take).
-		putBuf(r.spare)
-		r.spare, r.lastp = r.lastp, nil
+	if r.large.lastp != nil {
+		r.large.reclaim()
 	}
 	if r.err != nil {
 		return r.err
@@ -123,7 +117,7 @@ func (r *Reader) AppendMessage(dst []byte) ([]byte, error) {
 		// Keep "empty, non-nil" for a zero-length message.
 		dst = []byte{}
 	}
-	if r.bigp != nil || r.need <= max(len(r.buf), r.cfg.bufSize) || r.w-r.r >= r.need {
+	if r.large.bigp != nil || r.need <= max(len(r.buf), r.cfg.bufSize) || r.w-r.r >= r.need {
 		msg, err := r.readPayload()
 		if err != nil {
 			return dst, err
@@ -144,41 +138,22 @@ func (r *Reader) readInto(dst []byte) ([]byte, error) {
 			got := len(dst) - start
 			dst = slices.Grow(dst, min(need-got, max(got, trustedChunk)))
 		}
-		seg := dst[len(dst):min(cap(dst), start+need)]
-		var n int
-		var err error
-		if r.rerr != nil {
-			err, r.rerr = r.rerr, nil
-		} else {
-			for range maxEmptyReads {
-				if n, err = r.src.Read(seg); n != 0 || err != nil {
-					break
-				}
-			}
-			if n < 0 || n > len(seg) {
-				r.err = errNegativeRead
-				return dst[:start], r.err
-			}
-			if n == 0 && err == nil {
-				err = io.ErrNoProgress
-			}
-		}
+		n, err := r.read(dst[len(dst):min(cap(dst), start+need)])
 		dst = dst[:len(dst)+n]
-		if err != nil {
-			if len(dst)-start == need {
-				r.rerr = err // the frame is whole; the error is for the next call
-				break
-			}
-			got := dst[start:]
-			if err == io.EOF {
-				return dst[:start], r.payloadErr(err, len(got)) // sticky: nothing to resume
-			}
+		if err == nil {
+			continue
+		}
+		got := dst[start:]
+		if len(got) == need {
+			r.rerr = err // the frame is whole; the error is for the next call
+			break
+		}
+		if err != io.EOF && r.err == nil {
 			// Keep what arrived in a buffer of our own, so that the
 			// frame resumes whatever the next call passes.
-			p := getBuf(min(need, max(len(got), trustedChunk)))
-			r.bigp, r.big = p, append((*p)[:0], got...)
-			return dst[:start], r.payloadErr(err, len(got))
+			r.large.stash(got, need)
 		}
+		return dst[:start], r.payloadErr(err, len(got))
 	}
 	r.inFrame = false
 	return dst, nil
@@ -208,7 +183,7 @@ func (r *Reader) Messages() iter.Seq2[[]byte, error] {
 // ready reports whether the next ReadMessage can return a message (or a
 // header error) from what is buffered, without reading.
 func (r *Reader) ready() bool {
-	if r.err != nil || r.discard > 0 || r.bigp != nil {
+	if r.err != nil || r.discard > 0 || r.large.bigp != nil {
 		return r.err != nil
 	}
 	if r.inFrame {
@@ -221,32 +196,47 @@ func (r *Reader) ready() bool {
 // Buffered returns the number of bytes read from the underlying reader
 // that belong to messages not yet returned, including the payload received
 // so far of a frame in progress.
-func (r *Reader) Buffered() int { return r.w - r.r + len(r.big) }
+func (r *Reader) Buffered() int { return r.w - r.r + len(r.large.big) }
 
 // Handoff returns a reader that yields the bytes the Reader has buffered
 // beyond the last message returned, then the rest of the underlying
 // stream, for a protocol that stops framing and takes the stream over
 // (netty/netty#4087 lost these bytes). If a frame is in progress, its
 // header has been consumed and its payload bytes come first. The Reader is
-// left empty, as after Reset(nil).
+// left empty, as after Reset(nil). A Reader with no underlying reader
+// hands off a reader whose reads return [ErrNoStream].
 func (r *Reader) Handoff() io.Reader {
 	rest := make([]byte, 0, r.Buffered())
-	rest = append(rest, r.big...)
+	rest = append(rest, r.large.big...)
 	rest = append(rest, r.buf[r.r:r.w]...)
-	src := r.src
+	var src io.Reader = noStream{}
+	if r.src != nil {
+		src = r.src
+	}
 	r.Reset(nil)
 	return io.MultiReader(bytes.NewReader(rest), src)
 }
 
-// Reset discards all state, including a sticky error (but not that of an
-// invalid option) and any buffered
-// bytes, gives the buffers back to the pools and makes r read from src.
+// noStream is the source of a Reader that has none.
+type noStream struct{}
+
+func (noStream) Read([]byte) (int, error) { return 0, ErrNoStream }
+
+// Reset discards all state, including any buffered bytes and a sticky
+// error, gives the buffers back to the pools and makes r read from src.
+// A Reader made by NewReader keeps its options (and the error of an
+// invalid one); on the zero value Reset sets the defaults, as
+// NewReader(src) would, so that
+//
+//	var r frame.Reader
+//	r.Reset(src)
+//
+// is ready to read. After Reset(nil), reads return [ErrNoStream].
 func (r *Reader) Reset(src io.Reader) {
-	putBuf(r.lastp)
-	putBuf(r.spare)
-	putBuf(r.bigp)
+	r.large.reset()
 	putBuf(r.bufp)
-	*r = Reader{src: src, cfg: r.cfg, err: r.cfg.err}
+	cfg := r.cfg.orDefaults()
+	*r = Reader{src: src, cfg: cfg, err: cfg.err}
 }
 
 // Release gives the Reader's buffers back to a shared pool when it holds
@@ -260,64 +250,57 @@ func (r *Reader) Reset(src io.Reader) {
 // A server with many idle connections calls Release before each blocking
 // read.
 func (r *Reader) Release() {
-	putBuf(r.lastp)
-	putBuf(r.spare)
-	r.lastp, r.spare = nil, nil
-	if r.bufp != nil && r.r == r.w {
-		putBuf(r.bufp)
-		r.bufp, r.buf, r.r, r.w = nil, nil, 0, 0
-	}
+	r.large.release()
+	r.readBuf.release()
 }
 
 // fill reads once into the buffer, after moving the unread bytes to its
 // front, and returns nil once at least one byte arrived. Callers need at
 // most a buffer's worth of bytes from r.r, so there is always room.
 func (r *Reader) fill() error {
-	if r.rerr != nil {
-		err := r.rerr
-		r.rerr = nil
+	if r.rerr == nil {
+		// Only a real read needs room: a kept error is returned as is.
+		r.makeRoom(r.cfg.bufSize, r.cfg.bufMax)
+	}
+	free := len(r.buf) - r.w
+	n, err := r.read(r.buf[r.w:])
+	if n == 0 {
 		return err
 	}
-	switch {
-	case r.bufp == nil:
-		r.bufp = getBuf(r.cfg.bufSize)
-		r.buf = *r.bufp
-		r.r, r.w = 0, 0
-	case r.grow && len(r.buf) < r.cfg.bufMax:
-		p := getBuf(2 * len(r.buf))
-		r.w = copy(*p, r.buf[r.r:r.w])
-		r.r = 0
-		putBuf(r.bufp)
-		r.bufp, r.buf = p, *p
-	case r.r > 0:
-		// Slide the partial frame to the front, as bufio does, so
-		// that the read gets all the free space.
-		r.w = copy(r.buf, r.buf[r.r:r.w])
-		r.r = 0
+	r.w += n
+	// A read that filled the buffer suggests more is waiting: a larger
+	// buffer would save system calls.
+	r.grow = n == free
+	// Keep the error for the next call: these bytes may complete a frame.
+	r.rerr = err
+	return nil
+}
+
+// read is the one place that calls the underlying reader. An error kept
+// from the last read comes first, without reading. A read that returns
+// (0, nil) is retried, up to maxEmptyReads times before
+// [io.ErrNoProgress], and a count outside [0, len(p)] breaks the stream
+// for good. So read returns n > 0 or an error, and may return both: the
+// caller decides whether the error waits for the next call (in rerr).
+func (r *Reader) read(p []byte) (int, error) {
+	if err := r.rerr; err != nil {
+		r.rerr = nil
+		return 0, err
 	}
-	r.grow = false
+	if r.src == nil {
+		return 0, ErrNoStream
+	}
 	for range maxEmptyReads {
-		free := len(r.buf) - r.w
-		n, err := r.src.Read(r.buf[r.w:])
-		if n < 0 || n > free {
+		n, err := r.src.Read(p)
+		if n < 0 || n > len(p) {
 			r.err = errNegativeRead
-			return r.err
+			return 0, r.err
 		}
-		r.w += n
-		if n > 0 {
-			// A read that filled the buffer suggests more is
-			// waiting: a larger buffer would save system calls.
-			r.grow = n == free
-			// Keep the error for the next call: these bytes may
-			// complete a frame.
-			r.rerr = err
-			return nil
-		}
-		if err != nil {
-			return err
+		if n > 0 || err != nil {
+			return n, err
 		}
 	}
-	return io.ErrNoProgress
+	return 0, io.ErrNoProgress
 }
 
 // readHeader parses the next header, reading until it is complete.
@@ -331,7 +314,7 @@ func (r *Reader) readHeader() error {
 		}
 		if hl > 0 {
 			if n > uint64(r.cfg.max) {
-				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, Header: bytes.Clone(r.buf[r.r : r.r+hl])}
+				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
 				r.r += hl
 				if !r.cfg.discard {
 					r.err = err
@@ -359,8 +342,8 @@ func (r *Reader) readHeader() error {
 
 // readPayload completes the frame in progress.
 func (r *Reader) readPayload() ([]byte, error) {
-	need := r.need
-	if r.bigp == nil {
+	need, l := r.need, &r.large
+	if l.bigp == nil {
 		if r.w-r.r >= need {
 			return r.take(need), nil
 		}
@@ -375,54 +358,32 @@ func (r *Reader) readPayload() ([]byte, error) {
 			}
 			return r.take(need), nil
 		}
-		r.startBig()
+		l.start(need, r.buf[r.r:r.w])
+		r.r, r.w = 0, 0
 	}
-	for len(r.big) < need {
-		if len(r.big) == cap(r.big) {
-			r.growBig()
-		}
-		if r.rerr != nil {
-			err := r.rerr
-			r.rerr = nil
-			return nil, r.payloadErr(err, len(r.big))
+	for len(l.big) < need {
+		if len(l.big) == cap(l.big) {
+			l.grow(need)
 		}
 		// Read straight into the destination, and never past the
 		// frame: the next header is read through the buffer.
-		dst := r.big[len(r.big):min(need, cap(r.big))]
-		var n int
-		var err error
-		for range maxEmptyReads {
-			if n, err = r.src.Read(dst); n != 0 || err != nil {
-				break
-			}
-		}
-		if n < 0 || n > len(dst) {
-			r.err = errNegativeRead
-			return nil, r.err
-		}
-		r.big = r.big[:len(r.big)+n]
-		if n == 0 && err == nil {
-			err = io.ErrNoProgress
-		}
+		n, err := r.read(l.big[len(l.big):min(need, cap(l.big))])
+		l.big = l.big[:len(l.big)+n]
 		if err != nil {
-			if len(r.big) < need {
-				return nil, r.payloadErr(err, len(r.big))
+			if len(l.big) < need {
+				return nil, r.payloadErr(err, len(l.big))
 			}
-			// The frame is whole; the error is for the next call.
-			r.rerr = err
+			r.rerr = err // the frame is whole; the error is for the next call
 		}
 	}
-	msg := r.big
-	r.lastp, r.bigp, r.big = r.bigp, nil, nil
 	r.inFrame = false
-	return msg, nil
+	return l.handOut(), nil
 }
 
 // take returns the next n buffered bytes as the payload of the frame.
 func (r *Reader) take(n int) []byte {
-	if r.spare != nil {
-		putBuf(r.spare)
-		r.spare = nil
+	if r.large.spare != nil {
+		r.large.dropSpare()
 	}
 	msg := r.buf[r.r : r.r+n : r.r+n]
 	r.r += n
@@ -439,36 +400,6 @@ func (r *Reader) payloadErr(err error, got int) error {
 		return r.err
 	}
 	return err
-}
-
-// startBig moves a payload too large for the buffer to a buffer of its
-// own. A pooled buffer of the claimed size costs no new memory, so it is
-// used when there is one; otherwise the claim earns only trustedChunk, and
-// growBig doubles it as data arrives.
-func (r *Reader) startBig() {
-	p := r.spare
-	r.spare = nil
-	if p != nil && cap(*p) < r.need {
-		putBuf(p)
-		p = nil
-	}
-	if p == nil {
-		p = getPooled(r.need)
-	}
-	if p == nil {
-		p = getBuf(min(r.need, max(trustedChunk, r.w-r.r)))
-	}
-	r.bigp = p
-	r.big = append((*p)[:0], r.buf[r.r:r.w]...)
-	r.r, r.w = 0, 0
-}
-
-// growBig doubles the payload buffer, up to the claimed size.
-func (r *Reader) growBig() {
-	p := getBuf(min(r.need, 2*cap(r.big)))
-	nb := append((*p)[:0], r.big...)
-	putBuf(r.bigp)
-	r.bigp, r.big = p, nb
 }
 
 // skip discards the rest of an oversize payload.

@@ -312,7 +312,7 @@ func TestOversize(t *testing.T) {
 				if !errors.As(err, &se) || !errors.Is(err, frame.ErrTooLarge) {
 					t.Fatalf("err = %v, want a *SizeError matching ErrTooLarge", err)
 				}
-				want := &frame.SizeError{Size: 3000, Max: 2000, Format: frame.Uint32BE, Header: []byte{0, 0, 0x0b, 0xb8}}
+				want := &frame.SizeError{Size: 3000, Max: 2000, Format: frame.Uint32BE, HeaderBytes: []byte{0, 0, 0x0b, 0xb8}}
 				if diff := cmp.Diff(want, se); diff != "" {
 					t.Errorf("SizeError (-want +got):\n%s", diff)
 				}
@@ -594,6 +594,73 @@ func TestAppendMessageReadsIntoDst(t *testing.T) {
 		}
 		if n := r.HeldBytes(); n > 64<<10 {
 			t.Errorf("message %d: the Reader holds %d bytes, want only its read buffer", i, n)
+		}
+	}
+}
+
+// brokenReader delivers prefix, then returns count(len(p)) and no error
+// on every call: a reader that makes no progress or breaks the io.Reader
+// contract.
+type brokenReader struct {
+	prefix []byte
+	count  func(n int) int
+}
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	if len(b.prefix) > 0 {
+		n := copy(p, b.prefix)
+		b.prefix = b.prefix[n:]
+		return n, nil
+	}
+	return b.count(len(p)), nil
+}
+
+// TestReaderBrokenSource checks every path that reads from the underlying
+// reader (the buffer, a large payload, a large payload into the caller's
+// memory): a reader stuck at (0, nil) gives io.ErrNoProgress, and one that
+// returns an impossible count breaks the stream with a sticky error, never
+// a panic.
+func TestReaderBrokenSource(t *testing.T) {
+	t.Parallel()
+	small := encode(t, frame.Uint32BE, make([]byte, 100))[:14]
+	large := encode(t, frame.Uint32BE, make([]byte, 100000))[:14]
+	paths := []struct {
+		name   string
+		prefix []byte
+		read   func(*frame.Reader) error
+	}{
+		{"header", nil, func(r *frame.Reader) error { _, err := r.ReadMessage(); return err }},
+		{"buffered payload", small, func(r *frame.Reader) error { _, err := r.ReadMessage(); return err }},
+		{"large payload", large, func(r *frame.Reader) error { _, err := r.ReadMessage(); return err }},
+		{"large payload into dst", large, func(r *frame.Reader) error { _, err := r.AppendMessage(nil); return err }},
+	}
+	counts := []struct {
+		name  string
+		count func(int) int
+	}{
+		{"no progress", func(int) int { return 0 }},
+		{"negative count", func(int) int { return -1 }},
+		{"count too large", func(n int) int { return n + 1 }},
+	}
+	for _, p := range paths {
+		for _, c := range counts {
+			t.Run(p.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				r := frame.NewReader(&brokenReader{prefix: bytes.Clone(p.prefix), count: c.count})
+				err := p.read(r)
+				if c.name == "no progress" {
+					if !errors.Is(err, io.ErrNoProgress) {
+						t.Fatalf("err = %v, want io.ErrNoProgress", err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), "invalid count") {
+					t.Fatalf("err = %v, want an invalid count error", err)
+				}
+				if err2 := p.read(r); err2 != err {
+					t.Errorf("second call: err = %v, want the sticky %v", err2, err)
+				}
+			})
 		}
 	}
 }

@@ -11,14 +11,14 @@ import (
 // errInvalidWrite reports an io.Writer that returned an impossible count.
 var errInvalidWrite = errors.New("frame: writer returned an invalid count")
 
-// sendWriters holds the Writers behind SendMessage and SendMessages.
+// sendWriters holds the Writers behind SendMessage and SendBatch.
 var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 
 // A Writer writes frames to an [io.Writer] through a buffer, so many small
 // messages leave in one system call. A payload too large for the buffer is
-// not copied: on a *net.TCPConn or *net.UnixConn it goes out with the
-// buffered bytes in one writev(2) ([net.Buffers]); on other writers, after
-// them, in a second Write.
+// not copied: on a [BuffersWriter], *net.TCPConn or *net.UnixConn it goes
+// out with its header and the buffered bytes in one call (one writev(2) on
+// a socket); on other writers, after them, in a second Write.
 //
 // Every message is checked against the limit before any byte of it is
 // buffered or written, so a rejected message leaves the stream usable.
@@ -28,17 +28,23 @@ var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 // stay buffered and the next Flush or write sends them first, so a frame
 // is never cut short on the wire.
 //
+// The zero value of Writer has nothing to write to: its writes return
+// [ErrNoStream] until [Writer.Reset] gives it a destination, after which
+// it writes with the defaults of NewWriter without options
+// ([DefaultMaxSize], [Uint32BE], the default buffer sizes).
+//
 // A Writer is not safe for concurrent use; [Conn] adds the locking.
 type Writer struct {
-	dst      io.Writer
-	cfg      config
-	vectored bool // dst turns net.Buffers into writev(2)
+	dst io.Writer
+	cfg config
+	bw  BuffersWriter // writes several buffers to dst in one call, or nil
 
 	bufp *[]byte // from the pools on first use; nil after Release
 	buf  []byte  // bytes not yet written, in the storage of *bufp
 
-	vec   net.Buffers // the gathered write in progress
-	store [][]byte    // backing array for vec, reused
+	store [][]byte    // the buffers of a gathered write, reused
+	vec   net.Buffers // a copy of them for bw to consume (a field, so &vec does not escape)
+	vecs  [][]byte    // backing array for vec, reused
 	err   error       // sticky
 }
 
@@ -59,8 +65,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // written with the rest buffered, and the next Flush or write sends it on.
 // Do not send it again.
 func (w *Writer) WriteMessage(p []byte) error {
-	if w.err != nil {
-		return w.err
+	if err := w.stopped(); err != nil {
+		return err
 	}
 	if err := w.cfg.tooLarge(len(p)); err != nil {
 		return err
@@ -109,13 +115,14 @@ func (w *Writer) keep(err error, p []byte) error {
 	return err
 }
 
-// WriteMessages writes the buffered bytes and msgs, each as one frame, in
-// one call to the underlying Write (one writev(2) on a *net.TCPConn or
-// *net.UnixConn, where large payloads are not copied), and so flushes. If
-// any message is too large, it returns a [*SizeError] and writes nothing.
-func (w *Writer) WriteMessages(msgs ...[]byte) error {
-	if w.err != nil {
-		return w.err
+// WriteBatch writes the buffered bytes and msgs, each as one frame, in
+// one call to the underlying Write, or one gathered write on a
+// [BuffersWriter], *net.TCPConn or *net.UnixConn, where large payloads are
+// not copied; and so flushes. If any message is too large, it returns a
+// [*SizeError] and writes nothing.
+func (w *Writer) WriteBatch(msgs ...[]byte) error {
+	if err := w.stopped(); err != nil {
+		return err
 	}
 	room := 0
 	for _, m := range msgs {
@@ -123,12 +130,12 @@ func (w *Writer) WriteMessages(msgs ...[]byte) error {
 			return err
 		}
 		room += w.cfg.header.Len(uint64(len(m)))
-		if !w.vectored || len(m) < vectorThreshold {
+		if w.bw == nil || len(m) < vectorThreshold {
 			room += len(m)
 		}
 	}
 	w.acquire(len(w.buf) + room)
-	if !w.vectored {
+	if w.bw == nil {
 		for _, m := range msgs {
 			w.buf = w.cfg.header.appendLength(w.buf, uint64(len(m)))
 			w.buf = append(w.buf, m...)
@@ -169,10 +176,22 @@ const vectorThreshold = 16 << 10
 
 // Flush writes all buffered bytes to the underlying writer.
 func (w *Writer) Flush() error {
+	if err := w.stopped(); err != nil {
+		return err
+	}
+	return w.flush(nil)
+}
+
+// stopped returns the error that every write returns: a sticky one, or
+// ErrNoStream when there is nothing to write to.
+func (w *Writer) stopped() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.flush(nil)
+	if w.dst == nil {
+		return ErrNoStream
+	}
+	return nil
 }
 
 // Buffered returns the number of bytes written into the buffer and not
@@ -180,18 +199,20 @@ func (w *Writer) Flush() error {
 func (w *Writer) Buffered() int { return len(w.buf) }
 
 // Reset discards all state, including unflushed bytes and a sticky error,
-// gives the buffer back to the pools and makes w write to dst.
+// gives the buffer back to the pools and makes w write to dst. A Writer
+// made by NewWriter keeps its options (and the error of an invalid one);
+// on the zero value Reset sets the defaults, as NewWriter(dst) would, so
+// that
+//
+//	var w frame.Writer
+//	w.Reset(dst)
+//
+// is ready to write. After Reset(nil), writes return [ErrNoStream].
 func (w *Writer) Reset(dst io.Writer) {
 	putBuf(w.bufp)
 	clear(w.store)
-	*w = Writer{dst: dst, cfg: w.cfg, store: w.store[:0], err: w.cfg.err}
-	switch dst.(type) {
-	case *net.TCPConn, *net.UnixConn:
-		// Only the net package's own conns implement the unexported
-		// interface behind net.Buffers.WriteTo; wrappers silently fall
-		// back to one Write per buffer (golang/go#21676).
-		w.vectored = true
-	}
+	cfg := w.cfg.orDefaults()
+	*w = Writer{dst: dst, cfg: cfg, bw: gatherer(dst), store: w.store[:0], vecs: w.vecs, err: cfg.err}
 }
 
 // Release gives the Writer's buffer back to a shared pool when nothing is
@@ -217,21 +238,21 @@ func (w *Writer) acquire(n int) {
 }
 
 // flush writes the buffer, then tail if it is not nil, gathered into one
-// writev(2) where the writer supports it.
+// call where the writer supports it.
 func (w *Writer) flush(tail []byte) error {
-	if w.vectored && tail != nil {
+	if w.bw != nil && tail != nil {
 		w.store = append(w.store[:0], w.buf, tail)
 		return w.writeVec(w.store)
 	}
 	if len(w.buf) > 0 {
 		n, err := w.dst.Write(w.buf)
-		if err = checkWrite(n, len(w.buf), err); err != nil {
+		if err = checkWrite(int64(n), len(w.buf), err); err != nil {
 			return w.failed(err, w.buf[clampCount(n, len(w.buf)):], tail)
 		}
 	}
 	if len(tail) > 0 {
 		n, err := w.dst.Write(tail)
-		if err = checkWrite(n, len(tail), err); err != nil {
+		if err = checkWrite(int64(n), len(tail), err); err != nil {
 			return w.failed(err, tail[clampCount(n, len(tail)):])
 		}
 	}
@@ -239,19 +260,23 @@ func (w *Writer) flush(tail []byte) error {
 	return nil
 }
 
-// writeVec writes segs with one [net.Buffers.WriteTo].
+// writeVec writes segs (held in store) with one call of bw. It hands bw
+// a copy of segs to consume, and takes what was written from the count
+// bw returns, not from what bw left in the copy.
 func (w *Writer) writeVec(segs [][]byte) error {
-	w.vec = segs
-	_, err := w.vec.WriteTo(w.dst)
-	// WriteTo consumes what it wrote: vec is left holding the rest.
-	if err == nil && len(w.vec) > 0 {
-		err = io.ErrShortWrite
+	want := 0
+	for _, s := range segs {
+		want += len(s)
 	}
-	if err != nil {
-		return w.failed(err, w.vec...)
+	w.vec = append(w.vecs[:0], segs...)
+	w.vecs = w.vec[:0]
+	n, err := w.bw.WriteBuffers(&w.vec)
+	clear(w.vecs[:len(segs)])
+	w.vec = nil
+	if err = checkWrite(n, want, err); err != nil {
+		return w.failed(err, unwritten(segs, n)...)
 	}
 	clear(w.store)
-	w.vec = nil
 	w.written()
 	return nil
 }
@@ -273,10 +298,7 @@ func (w *Writer) written() {
 // next write sends them first. After a sticky error they could never be
 // sent, so the buffer goes back to the pools.
 func (w *Writer) failed(err error, rest ...[]byte) error {
-	defer func() {
-		clear(w.store)
-		w.vec = nil
-	}()
+	defer clear(w.store)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		w.err = err
 		putBuf(w.bufp)
@@ -299,13 +321,13 @@ func (w *Writer) failed(err error, rest ...[]byte) error {
 	return err
 }
 
-// checkWrite applies the io.Writer contract to the result of a Write of
-// want bytes.
-func checkWrite(n, want int, err error) error {
+// checkWrite applies the io.Writer contract to the result of a Write (or
+// WriteBuffers) of want bytes.
+func checkWrite(n int64, want int, err error) error {
 	switch {
-	case n < 0 || n > want:
+	case n < 0 || n > int64(want):
 		return errInvalidWrite
-	case err == nil && n < want:
+	case err == nil && n < int64(want):
 		return io.ErrShortWrite
 	}
 	return err

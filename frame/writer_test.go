@@ -36,14 +36,14 @@ var writeAPIs = []struct {
 		}
 		return fw.Flush()
 	}},
-	{"Writer.WriteMessages", func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
+	{"Writer.WriteBatch", func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
 		// One message buffered first, so the batch also carries
 		// earlier bytes.
 		fw := frame.NewWriter(w, opts...)
 		if err := fw.WriteMessage(msgs[0]); err != nil {
 			return err
 		}
-		return fw.WriteMessages(msgs[1:]...)
+		return fw.WriteBatch(msgs[1:]...)
 	}},
 }
 
@@ -98,18 +98,18 @@ func TestSendMessageOneWrite(t *testing.T) {
 			}
 		})
 	}
-	t.Run("SendMessages", func(t *testing.T) {
+	t.Run("SendBatch", func(t *testing.T) {
 		t.Parallel()
 		var w countingWriter
 		msgs := testMessages(1 << 20)
-		if err := frame.SendMessages(&w, msgs...); err != nil {
+		if err := frame.SendBatch(&w, msgs...); err != nil {
 			t.Fatal(err)
 		}
 		if w.writes != 1 {
-			t.Errorf("SendMessages of %d messages made %d writes, want 1", len(msgs), w.writes)
+			t.Errorf("SendBatch of %d messages made %d writes, want 1", len(msgs), w.writes)
 		}
 		if !bytes.Equal(encode(t, frame.Uint32BE, msgs...), w.Bytes()) {
-			t.Error("SendMessages output differs from the reference encoding")
+			t.Error("SendBatch output differs from the reference encoding")
 		}
 	})
 }
@@ -144,8 +144,8 @@ func TestWriteTooLarge(t *testing.T) {
 					t.Fatal(err)
 				}
 				var err error
-				if api.name == "Writer.WriteMessages" {
-					err = fw.WriteMessages([]byte("ok"), big)
+				if api.name == "Writer.WriteBatch" {
+					err = fw.WriteBatch([]byte("ok"), big)
 				} else {
 					err = fw.WriteMessage(big)
 				}
@@ -194,49 +194,79 @@ func TestWriteTooLarge(t *testing.T) {
 
 // TestWriteTimeoutResumes checks that writers work through a writer that
 // accepts part of each write and then times out: retrying Flush completes
-// the stream, in order, with no frame cut short.
+// the stream, in order, with no frame cut short. The same holds when the
+// gathered writes go through WriteBuffers, even one that leaves v as it
+// was instead of consuming it.
 func TestWriteTimeoutResumes(t *testing.T) {
 	t.Parallel()
 	msgs := testMessages(1 << 20)
-	for _, api := range writeAPIs {
-		t.Run(api.name, func(t *testing.T) {
-			t.Parallel()
+	writers := []struct {
+		name string
+		make func() (io.Writer, *timeoutWriter)
+	}{
+		{"Write", func() (io.Writer, *timeoutWriter) {
 			w := &timeoutWriter{chunk: 1000}
-			fw := frame.NewWriter(w)
-			msgs := append([][]byte{[]byte("first")}, msgs...)
-			// After a timeout the message has been taken (buffered or
-			// partly written): move on, and let Flush finish.
-			if api.name == "Writer.WriteMessages" {
-				if err := fw.WriteMessages(msgs...); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
-				}
-			} else {
-				for _, m := range msgs {
-					if err := fw.WriteMessage(m); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-						t.Fatal(err)
-					}
-				}
+			return w, w
+		}},
+		{"WriteBuffers", func() (io.Writer, *timeoutWriter) {
+			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}}
+			return w, &w.timeoutWriter
+		}},
+		{"WriteBuffers/v not consumed", func() (io.Writer, *timeoutWriter) {
+			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}, keepV: true}
+			return w, &w.timeoutWriter
+		}},
+	}
+	for _, tw := range writers {
+		for _, api := range writeAPIs {
+			t.Run(tw.name+"/"+api.name, func(t *testing.T) {
+				t.Parallel()
+				testWriteTimeoutResumes(t, api.name, msgs, tw.make)
+			})
+		}
+	}
+}
+
+// testWriteTimeoutResumes writes msgs with api through the writer mk
+// makes, retrying Flush after each timeout, and checks what arrived.
+func testWriteTimeoutResumes(t *testing.T, api string, msgs [][]byte, mk func() (io.Writer, *timeoutWriter)) {
+	dst, w := mk()
+	fw := frame.NewWriter(dst)
+	msgs = append([][]byte{[]byte("first")}, msgs...)
+	// After a timeout the message has been taken (buffered or
+	// partly written): move on, and let Flush finish.
+	if api == "Writer.WriteBatch" {
+		if err := fw.WriteBatch(msgs...); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal(err)
+		}
+	} else {
+		for _, m := range msgs {
+			if err := fw.WriteMessage(m); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal(err)
 			}
-			for range 100000 {
-				err := fw.Flush()
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
-				}
-			}
-			if fw.Buffered() != 0 {
-				t.Fatalf("%d bytes still buffered", fw.Buffered())
-			}
-			got, err := collect(t, frame.NewReader(&w.Buffer).ReadMessage)
-			if err != io.EOF {
-				t.Fatalf("err = %v, want io.EOF", err)
-			}
-			if diff := diffMessages(msgs, got); diff != "" {
-				t.Errorf("messages (-want +got):\n%s", diff)
-			}
-		})
+		}
+	}
+	for range 100000 {
+		err := fw.Flush()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal(err)
+		}
+	}
+	if fw.Buffered() != 0 {
+		t.Fatalf("%d bytes still buffered", fw.Buffered())
+	}
+	got, err := collect(t, frame.NewReader(&w.Buffer).ReadMessage)
+	if err != io.EOF {
+		t.Fatalf("err = %v, want io.EOF", err)
+	}
+	if diff := diffMessages(msgs, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if _, ok := dst.(frame.BuffersWriter); ok && w.gathers == 0 {
+		t.Error("no call of WriteBuffers")
 	}
 }
 
@@ -323,7 +353,7 @@ func TestWriterRelease(t *testing.T) {
 	if n := w.HeldBytes(); n != 0 {
 		t.Errorf("after Flush and Release: holding %d bytes, want 0", n)
 	}
-	if err := w.WriteMessages(make([]byte, 100000), make([]byte, 200000)); err != nil {
+	if err := w.WriteBatch(make([]byte, 100000), make([]byte, 200000)); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.HeldBytes(); n > 4096 {

@@ -1,0 +1,95 @@
+package frame
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrTooLarge matches, through [errors.Is], every error about a message
+	// longer than the limit in force or than its header can express. The
+	// concrete error is a [*SizeError] carrying the details.
+	ErrTooLarge = errors.New("frame: message too large")
+
+	// ErrInvalidHeader matches errors about a length header that cannot be
+	// decoded: a varint longer than 10 bytes, one that overflows 64 bits, or
+	// one not in its shortest form.
+	ErrInvalidHeader = errors.New("frame: invalid header")
+
+	// ErrInvalidOption matches the error that every call on a Reader,
+	// Writer or Conn returns when it was built with an invalid option,
+	// such as WithMaxSize(-1): constructors return no error, so the
+	// mistake surfaces, named, on first use instead of as a panic.
+	ErrInvalidOption = errors.New("frame: invalid option")
+
+	// ErrNoStream is returned by every read or write of a Reader or
+	// Writer that has nothing to read from or write to: the zero value
+	// before Reset, one reset to nil, or a Reader after Handoff.
+	ErrNoStream = errors.New("frame: no underlying reader or writer; use NewReader, NewWriter or Reset")
+)
+
+// SizeError reports a message longer than the limit in force, on either
+// side. It matches [ErrTooLarge] through [errors.Is].
+type SizeError struct {
+	Size        uint64 // the payload length a received header claims, or that of the message to send
+	Max         int    // the limit in force: the configured maximum or what Format can express
+	Format      Header // the header format in use
+	HeaderBytes []byte // the header as received, which may show what the peer speaks; nil on the sending side
+}
+
+var _ error = (*SizeError)(nil)
+
+func (e *SizeError) Error() string {
+	var b strings.Builder
+	if e.HeaderBytes == nil {
+		fmt.Fprintf(&b, "frame: message of %d bytes exceeds the maximum of %d", e.Size, e.Max)
+	} else {
+		fmt.Fprintf(&b, "frame: header % x claims %d bytes, above the maximum of %d", e.HeaderBytes, e.Size, e.Max)
+		if hint := misframingHint(e.HeaderBytes); hint != "" {
+			b.WriteString(" (")
+			b.WriteString(hint)
+			b.WriteString(")")
+		}
+	}
+	if uint64(e.Max) < e.Format.MaxLength() {
+		b.WriteString("; raise it with frame.WithMaxSize")
+	} else {
+		fmt.Fprintf(&b, "; %v cannot express more", e.Format)
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrTooLarge].
+func (e *SizeError) Unwrap() error { return ErrTooLarge }
+
+// misframingHint recognises headers that are really the start of another
+// protocol, the usual cause of an absurd length: a plaintext client talking
+// to a framed port, or framed bytes arriving on a TLS listener.
+// "GET " read as "!I" is 1195725856 (x/net/http2 gives a similar hint).
+func misframingHint(h []byte) string {
+	switch {
+	case len(h) >= 2 && h[0] == 0x16 && h[1] == 0x03:
+		return "looks like a TLS handshake record: the peer speaks TLS"
+	case len(h) >= 4 && isHTTPMethod(string(h[:4])):
+		return fmt.Sprintf("looks like text %q: the peer speaks HTTP/1.x", h)
+	case len(h) >= 4 && string(h[:4]) == "PRI ":
+		return "looks like the HTTP/2 connection preface"
+	case len(h) >= 4 && string(h[:4]) == "SSH-":
+		return "looks like an SSH banner"
+	}
+	for _, c := range h {
+		if c < 0x20 || c > 0x7e {
+			return ""
+		}
+	}
+	return fmt.Sprintf("looks like text %q: the peer may not be sending length-prefixed frames", h)
+}
+
+func isHTTPMethod(s string) bool {
+	switch s {
+	case "GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN", "TRAC", "HTTP":
+		return true
+	}
+	return false
+}
