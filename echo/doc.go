@@ -21,8 +21,9 @@
 // so the client reads EOF after the last reply, and returns nil when all
 // are closed, or closes them and returns ctx.Err() when ctx ends first.
 // Accept errors such as EMFILE are logged and retried after a pause that
-// starts at 5 ms and doubles to 1 s. [Start] and [StartPacket] serve on an
-// ephemeral loopback port for the length of a test.
+// starts at 5 ms and doubles to 1 s. Package
+// [github.com/framesock/framesock/echo/echotest] serves on an ephemeral
+// loopback port for the length of a test, as net/http/httptest does.
 //
 // # Hostile and slow clients
 //

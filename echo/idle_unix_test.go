@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/frame"
 )
 
@@ -59,7 +60,7 @@ func TestIdleConnMemory(t *testing.T) {
 			// 64 KiB frame buffers, like the raw mode's, so that a
 			// buffer held while idle could not hide in the bound.
 			s := &echo.Server{Framed: framed, FrameOptions: []frame.Option{frame.WithBufferSize(64 << 10)}}
-			addr := echo.Start(t, s)
+			addr := echotest.Start(t, s)
 			before := memInUse()
 
 			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientProcess$")

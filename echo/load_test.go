@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 )
 
 // upperPattern is pattern as echo.Upper replies it.
@@ -54,7 +55,7 @@ func TestLoadTCP(t *testing.T) {
 	for _, framed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("framed=%v", framed), func(t *testing.T) {
 			s := &echo.Server{Framed: framed, Transform: echo.Upper}
-			addr := echo.Start(t, s)
+			addr := echotest.Start(t, s)
 			var g group
 			var total int64
 			var mu sync.Mutex

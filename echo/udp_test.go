@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 )
 
 // maxUDP is the largest payload of a UDP datagram over IPv4: 65,535 bytes
@@ -56,7 +57,7 @@ func TestLoadUDP(t *testing.T) {
 	const clients = 50
 	msgs := loadScale(200)
 	s := &echo.PacketServer{Transform: echo.Upper}
-	addr := echo.StartPacket(t, s)
+	addr := echotest.StartPacket(t, s)
 	var g group
 	for id := range clients {
 		c, err := net.DialUDP("udp", nil, addr.(*net.UDPAddr))
@@ -218,7 +219,7 @@ func TestPacketServerDualStack(t *testing.T) {
 func TestPacketServerClose(t *testing.T) {
 	t.Parallel()
 	s := &echo.PacketServer{}
-	addr := echo.StartPacket(t, s)
+	addr := echotest.StartPacket(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
