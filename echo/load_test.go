@@ -20,8 +20,7 @@ import (
 var upperPattern = upper(pattern)
 
 // loadScale returns how many messages each load-test client sends: full
-// (what the issue asks for) in a plain `go test`, and a tenth under -race
-// or -short. The race detector makes this memory-bound test 5 to 10 times
+// in a plain `go test`, and a tenth under -race or -short. The race detector makes this memory-bound test 5 to 10 times
 // slower; at a tenth the traffic still crosses every path (raw, framed,
 // every size class) with 200 clients at once.
 func loadScale(full int) int {
