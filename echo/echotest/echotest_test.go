@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -64,35 +65,52 @@ func loopbackOrSkip(t *testing.T, network string) {
 	l.Close()
 }
 
-// TestStart: Start listens on the loopback address of the server's
-// network whatever its Address and DualStack say, serves, and its cleanup
-// stops the server: Serve has returned and the port refuses connections.
+// TestStart: Start and StartPacket listen on the loopback address of the
+// server's network whatever its Address and DualStack say, and serve; the
+// cleanup they register stops the server: Serve has returned
+// ErrServerClosed and the port is free again.
 func TestStart(t *testing.T) {
 	t.Parallel()
+	// An Address that Start would fail to bind, and DualStack, which
+	// would bind every interface: neither is used.
+	const unused = "192.0.2.1:1"
+	tcp := func(network string) func(echotest.TB) net.Addr {
+		return func(tb echotest.TB) net.Addr {
+			return echotest.Start(tb, &echo.Server{Network: network, Address: unused, DualStack: true, Transform: echo.Upper})
+		}
+	}
+	udp := func(network string) func(echotest.TB) net.Addr {
+		return func(tb echotest.TB) net.Addr {
+			return echotest.StartPacket(tb, &echo.PacketServer{Network: network, Address: unused, DualStack: true, Transform: echo.Upper})
+		}
+	}
 	tests := []struct {
-		name, network string
-		wantIP        string
+		name    string
+		start   func(echotest.TB) net.Addr
+		network string // the clients'
+		wantIP  string
 	}{
-		{name: "default", network: "", wantIP: "127.0.0.1"},
-		{name: "tcp4", network: "tcp4", wantIP: "127.0.0.1"},
-		{name: "tcp6", network: "tcp6", wantIP: "::1"},
+		{name: "Start", start: tcp(""), network: "tcp", wantIP: "127.0.0.1"},
+		{name: "Start tcp4", start: tcp("tcp4"), network: "tcp4", wantIP: "127.0.0.1"},
+		{name: "Start tcp6", start: tcp("tcp6"), network: "tcp6", wantIP: "::1"},
+		{name: "StartPacket", start: udp(""), network: "udp", wantIP: "127.0.0.1"},
+		{name: "StartPacket udp4", start: udp("udp4"), network: "udp4", wantIP: "127.0.0.1"},
+		{name: "StartPacket udp6", start: udp("udp6"), network: "udp6", wantIP: "::1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			loopbackOrSkip(t, tt.network)
 			tb := new(fakeTB)
-			// An Address Start would fail to bind, and DualStack, which
-			// would bind every interface: both are not used.
-			s := &echo.Server{Network: tt.network, Address: "192.0.2.1:1", DualStack: true, Transform: echo.Upper}
-			addr := echotest.Start(tb, s)
+			addr := tt.start(tb)
 			if addr == nil {
-				t.Fatalf("Start returned nil; Fatalf: %q", tb.fatals)
+				t.Fatalf("returned nil; Fatalf: %q", tb.fatals)
 			}
-			if got := addr.(*net.TCPAddr).IP.String(); got != tt.wantIP {
-				t.Errorf("Start listened on %v, want %s", addr, tt.wantIP)
+			ap, err := netip.ParseAddrPort(addr.String())
+			if err != nil || ap.Addr().String() != tt.wantIP {
+				t.Errorf("listened on %v, want %s", addr, tt.wantIP)
 			}
-			c, err := net.DialTimeout("tcp", addr.String(), testTimeout)
+			c, err := net.DialTimeout(tt.network, addr.String(), testTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,65 +127,26 @@ func TestStart(t *testing.T) {
 			if len(tb.errors) != 0 || len(tb.fatals) != 0 {
 				t.Errorf("cleanup reported %q, Fatalf %q", tb.errors, tb.fatals)
 			}
-			// The cleanup waited for Serve, and reported (above) anything
-			// but ErrServerClosed; the listener is closed.
-			if c, err := net.DialTimeout("tcp", addr.String(), testTimeout); err == nil {
-				c.Close()
-				t.Errorf("%v still accepts connections after the cleanup", addr)
+			if err := bind(tt.network, addr.String()); err != nil {
+				t.Errorf("port still bound after the cleanup: %v", err)
 			}
 		})
 	}
 }
 
-// TestStartPacket is TestStart for a PacketServer.
-func TestStartPacket(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, network string
-		wantIP        string
-	}{
-		{name: "default", network: "", wantIP: "127.0.0.1"},
-		{name: "udp4", network: "udp4", wantIP: "127.0.0.1"},
-		{name: "udp6", network: "udp6", wantIP: "::1"},
+// bind binds address and closes it again.
+func bind(network, address string) error {
+	var c io.Closer
+	var err error
+	if strings.HasPrefix(network, "udp") {
+		c, err = net.ListenPacket(network, address)
+	} else {
+		c, err = net.Listen(network, address)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			loopbackOrSkip(t, tt.network)
-			tb := new(fakeTB)
-			s := &echo.PacketServer{Network: tt.network, Address: "192.0.2.1:1", DualStack: true, Transform: echo.Upper}
-			addr := echotest.StartPacket(tb, s)
-			if addr == nil {
-				t.Fatalf("StartPacket returned nil; Fatalf: %q", tb.fatals)
-			}
-			if got := addr.(*net.UDPAddr).IP.String(); got != tt.wantIP {
-				t.Errorf("StartPacket listened on %v, want %s", addr, tt.wantIP)
-			}
-			c, err := net.Dial("udp", addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(testTimeout))
-			c.Write([]byte("ping"))
-			buf := make([]byte, 16)
-			n, err := c.Read(buf)
-			if err != nil || string(buf[:n]) != "PING" {
-				t.Fatalf("echo: %q, %v", buf[:n], err)
-			}
-
-			tb.runCleanups()
-			if len(tb.errors) != 0 || len(tb.fatals) != 0 {
-				t.Errorf("cleanup reported %q, Fatalf %q", tb.errors, tb.fatals)
-			}
-			// The socket is closed: its port can be bound again.
-			pc, err := net.ListenPacket("udp", addr.String())
-			if err != nil {
-				t.Fatalf("port still bound after the cleanup: %v", err)
-			}
-			pc.Close()
-		})
+	if err == nil {
+		c.Close()
 	}
+	return err
 }
 
 // TestStartFatal: an option that cannot be set makes Start and
