@@ -23,12 +23,12 @@ import (
 // writes one datagram per call. A PacketServer must not be copied after
 // first use.
 //
-// The batched path applies to the sockets of Listen (a dual-stack one
-// included, through its single socket) and to a *net.UDPConn given to
-// Serve; any other net.PacketConn, a *dualstack.PacketConn made
-// elsewhere or one on two sockets included, is served through its own
-// ReadFrom and WriteTo (or their netip forms, where it has them, which
-// allocate nothing per datagram).
+// The batched path takes the sockets of Listen (a dual-stack PacketConn
+// through its one socket) and a *net.UDPConn given to Serve. Any other
+// net.PacketConn, among them a *dualstack.PacketConn made elsewhere or
+// one on two sockets, is served through its own ReadFrom and WriteTo, or
+// their netip forms where it has them, which allocate nothing per
+// datagram.
 type PacketServer struct {
 	// Network is "udp" (the zero value), "udp4" or "udp6", used by Listen.
 	Network string
@@ -76,8 +76,9 @@ type PacketServer struct {
 // returns the socket without serving it, so that a caller can read its
 // address before calling [PacketServer.Serve]. The socket is tracked until
 // Serve has served it or it is closed: Shutdown and Close close it even if
-// Serve is never called. It is a *net.UDPConn, or a *dualstack.PacketConn
-// with DualStack; Serve batches on either where the platform can.
+// Serve is never called. It is a *net.UDPConn, or with DualStack a
+// *dualstack.PacketConn; Serve batches on it where the platform can, on a
+// dual-stack PacketConn when it has one socket.
 func (s *PacketServer) Listen(ctx context.Context) (net.PacketConn, error) {
 	return listen[net.PacketConn](&s.lifecycle, func() (*socket, error) {
 		return listenPacket(ctx, s.Network, s.Address, s.DualStack, s.Options)
