@@ -21,8 +21,9 @@
 // so the client reads EOF after the last reply, and returns nil when all
 // are closed, or closes them and returns ctx.Err() when ctx ends first.
 // Accept errors such as EMFILE are logged and retried after a pause that
-// starts at 5 ms and doubles to 1 s. [Start] and [StartPacket] serve on an
-// ephemeral loopback port for the length of a test.
+// starts at 5 ms and doubles to 1 s. Package
+// [github.com/framesock/framesock/echo/echotest] serves on an ephemeral
+// loopback port for the length of a test, as net/http/httptest does.
 //
 // # Hostile and slow clients
 //
@@ -54,11 +55,14 @@
 // releases its frame.Reader and frame.Writer buffers and waits for
 // readability with a MSG_PEEK recv(2), which leaves the bytes queued. An
 // idle connection then costs its goroutine's stack and the socket's
-// structures: about 3.3 KiB (raw) and 5 KiB (framed) of heap and stack
+// structures: about 3.3 KiB (raw) and 4.8 KiB (framed) of heap and stack
 // on linux/amd64, measured over 2,000 connections by TestIdleConnMemory.
-// On Windows and js, and for connections other than *net.TCPConn (a
-// listener that returns TLS connections, say), a connection blocked on
-// input holds its buffer.
+// This takes the socket itself: a *net.TCPConn or *net.UnixConn, as
+// Listen's listeners (dual-stack ones included), net.Listen and package
+// sockopt return. On Windows and js, and for any other net.Conn (a TLS
+// connection, a wrapper, the *dualstack.Conn of a listener with
+// dualstack.ListenConfig.Unmap), a connection blocked on input holds its
+// buffer.
 //
 // # UDP
 //
@@ -69,7 +73,10 @@
 // segmented send (UDP_SEGMENT), which the kernel cuts into datagrams again
 // after carrying them through its stack once; elsewhere it uses a
 // ReadFromUDPAddrPort/WriteToUDPAddrPort loop that allocates nothing per
-// datagram. Buffers are one byte longer than [PacketServer.MaxDatagramSize]
+// datagram. Batches take the sockets of [PacketServer.Listen] (the one
+// socket of a dual-stack PacketConn included) and a *net.UDPConn given
+// to Serve; any other net.PacketConn is read through its own methods.
+// Buffers are one byte longer than [PacketServer.MaxDatagramSize]
 // (65,535 by default, more than any UDP payload), so a datagram is never
 // echoed truncated: a longer one is dropped, counted in Stats.Dropped and
 // logged.
@@ -79,7 +86,10 @@
 // Servers log through a [log/slog.Logger] (the default logger if
 // none is set): accept retries and transform panics at Error, protocol
 // errors, write timeouts and rejections at Warn, idle timeouts at Info,
-// resets at Debug. [Server.Stats] and [PacketServer.Stats] return
+// resets at Debug. A line about a client names it under "remote" as a
+// [net/netip.AddrPort], an IPv4 client as a.b.c.d:port on every path and
+// platform, though a dual-stack socket reports it as ::ffff:a.b.c.d.
+// [Server.Stats] and [PacketServer.Stats] return
 // connection, byte, message, drop, timeout and panic counts. A Server's
 // connections count their own traffic, so no request writes memory that
 // other connections write; Stats sums them under the server's lock.

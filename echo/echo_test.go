@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/frame"
 	"github.com/google/go-cmp/cmp"
 )
@@ -81,7 +82,7 @@ func TestServerEcho(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			addr := echo.Start(t, &echo.Server{Framed: tt.framed, Transform: tt.transform})
+			addr := echotest.Start(t, &echo.Server{Framed: tt.framed, Transform: tt.transform})
 			c := dial(t, "tcp", addr)
 			var got []string
 			for _, m := range tt.in {
@@ -116,7 +117,7 @@ func TestServerEcho(t *testing.T) {
 // reply, in order, though the server reads them in one or a few reads.
 func TestFramedPipelined(t *testing.T) {
 	t.Parallel()
-	addr := echo.Start(t, &echo.Server{Framed: true, Transform: echo.Upper})
+	addr := echotest.Start(t, &echo.Server{Framed: true, Transform: echo.Upper})
 	c := dial(t, "tcp", addr)
 	var batch bytes.Buffer
 	var want []string
@@ -143,7 +144,7 @@ func TestFramedPipelined(t *testing.T) {
 
 func TestFramedHeaderOption(t *testing.T) {
 	t.Parallel()
-	addr := echo.Start(t, &echo.Server{Framed: true, FrameOptions: []frame.Option{frame.WithHeader(frame.Uvarint)}})
+	addr := echotest.Start(t, &echo.Server{Framed: true, FrameOptions: []frame.Option{frame.WithHeader(frame.Uvarint)}})
 	c := dial(t, "tcp", addr)
 	// Uvarint 3, then "abc": the framing of protobuf delimited streams.
 	if _, err := c.Write([]byte("\x03abc")); err != nil {

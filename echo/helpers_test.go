@@ -58,6 +58,43 @@ func newLogger() (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
+// recorder is a slog.Handler that keeps every record, so that a test can
+// look at the values a server logs, not only at how a handler prints them.
+type recorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *recorder) WithGroup(string) slog.Handler            { return r }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, rec.Clone())
+	return nil
+}
+
+// attrs returns the value of key in every record whose message contains
+// msg, resolved as a handler would resolve it.
+func (r *recorder) attrs(msg, key string) []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []any
+	for _, rec := range r.records {
+		if !strings.Contains(rec.Message, msg) {
+			continue
+		}
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				out = append(out, a.Value.Resolve().Any())
+			}
+			return true
+		})
+	}
+	return out
+}
+
 // dial connects to addr with a deadline on every later I/O, and closes the
 // connection when the test ends.
 func dial(t testing.TB, network string, addr net.Addr) net.Conn {
@@ -164,4 +201,31 @@ func (g *group) Go(f func() error) {
 func (g *group) Wait() error {
 	g.wg.Wait()
 	return g.err
+}
+
+// loopbacksOrSkip returns the IPv4 and IPv6 loopback hosts, after checking
+// that both take a socket of network ("tcp" or "udp"), or skips the test
+// naming the one that does not.
+func loopbacksOrSkip(t *testing.T, network string) []string {
+	t.Helper()
+	hosts := []string{"127.0.0.1", "::1"}
+	for _, host := range hosts {
+		addr := net.JoinHostPort(host, "0")
+		var err error
+		if network == "udp" {
+			var pc net.PacketConn
+			if pc, err = net.ListenPacket("udp", addr); err == nil {
+				pc.Close()
+			}
+		} else {
+			var l net.Listener
+			if l, err = net.Listen("tcp", addr); err == nil {
+				l.Close()
+			}
+		}
+		if err != nil {
+			t.Skipf("skipping, needs IPv4 and IPv6 loopback; %s: %v", host, err)
+		}
+	}
+	return hosts
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 )
 
 // heapSampler records the largest live heap seen until stop is called.
@@ -73,7 +74,7 @@ func TestSlowReaders(t *testing.T) {
 	logger, logs := newLogger()
 	const writeTimeout = 3 * time.Second
 	s := &echo.Server{WriteTimeout: writeTimeout, Logger: logger}
-	addr := echo.Start(t, s)
+	addr := echotest.Start(t, s)
 	chunk := pattern[:64<<10]
 	base := heapNow()
 	heap := sampleHeap()
@@ -176,7 +177,7 @@ func TestIdleTimeout(t *testing.T) {
 			t.Parallel()
 			logger, logs := newLogger()
 			s := &echo.Server{Framed: tt.framed, IdleTimeout: tt.idle, Logger: logger}
-			addr := echo.Start(t, s)
+			addr := echotest.Start(t, s)
 			c := dial(t, "tcp", addr)
 			start := time.Now()
 			if _, err := c.Write(append(tt.prefix, 'x')); err != nil {
@@ -226,7 +227,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestFramedHugeHeader(t *testing.T) {
 	logger, logs := newLogger()
 	s := &echo.Server{Framed: true, Logger: logger}
-	addr := echo.Start(t, s)
+	addr := echotest.Start(t, s)
 	good := dial(t, "tcp", addr)
 	roundTrip := func(msg string) {
 		t.Helper()
@@ -281,7 +282,7 @@ func TestMaxConns(t *testing.T) {
 	)
 	logger, logs := newLogger()
 	s := &echo.Server{MaxConns: max, Logger: logger}
-	addr := echo.Start(t, s)
+	addr := echotest.Start(t, s)
 	ping := func(c net.Conn, msg string) error {
 		if _, err := c.Write([]byte(msg)); err != nil {
 			return err
@@ -365,7 +366,7 @@ func TestTransformPanic(t *testing.T) {
 			t.Parallel()
 			logger, logs := newLogger()
 			s := &echo.Server{Framed: framed, Transform: boom, Logger: logger}
-			addr := echo.Start(t, s)
+			addr := echotest.Start(t, s)
 			send := func(c net.Conn, msg string) ([]byte, error) {
 				if framed {
 					if err := writeFrame(c, []byte(msg)); err != nil {
@@ -414,7 +415,7 @@ func TestWriteTimeoutEndsWithItsWrite(t *testing.T) {
 		push         = 64 << 20 // more than loopback's socket buffers hold; a multiple of len(pattern)
 	)
 	s := &echo.Server{WriteTimeout: writeTimeout}
-	addr := echo.Start(t, s)
+	addr := echotest.Start(t, s)
 	c := dial(t, "tcp", addr)
 
 	var pusher group

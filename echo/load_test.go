@@ -13,14 +13,14 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 )
 
 // upperPattern is pattern as echo.Upper replies it.
 var upperPattern = upper(pattern)
 
 // loadScale returns how many messages each load-test client sends: full
-// (what the issue asks for) in a plain `go test`, and a tenth under -race
-// or -short. The race detector makes this memory-bound test 5 to 10 times
+// in a plain `go test`, and a tenth under -race or -short. The race detector makes this memory-bound test 5 to 10 times
 // slower; at a tenth the traffic still crosses every path (raw, framed,
 // every size class) with 200 clients at once.
 func loadScale(full int) int {
@@ -54,7 +54,7 @@ func TestLoadTCP(t *testing.T) {
 	for _, framed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("framed=%v", framed), func(t *testing.T) {
 			s := &echo.Server{Framed: framed, Transform: echo.Upper}
-			addr := echo.Start(t, s)
+			addr := echotest.Start(t, s)
 			var g group
 			var total int64
 			var mu sync.Mutex

@@ -5,105 +5,208 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"reflect"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/frame"
+	"github.com/framesock/framesock/sockopt"
 )
 
-// Accept backoff bounds: the same as net/http.Server.Serve's, so that a
-// server out of file descriptors neither spins on Accept nor waits long
-// once descriptors free up.
-const (
-	minAcceptDelay = 5 * time.Millisecond
-	maxAcceptDelay = 1 * time.Second
-)
+// Server is a TCP echo server. Its zero value is ready to use: it echoes a
+// raw byte stream unchanged, on ListenAndServe at Address, with the default
+// timeouts and no connection limit. A Server must not be copied after first
+// use, and its fields must not change once it serves.
+type Server struct {
+	// Network is "tcp" (the zero value), "tcp4" or "tcp6", used by Listen.
+	Network string
 
-// trackedListener closes its listener once, however many of Serve, Shutdown
-// and Close ask, and remembers the first Close error so each caller sees it.
-// net/http wraps its listeners the same way (onceCloseListener) because
-// closing a net.Listener twice is an error for most implementations.
-type trackedListener struct {
-	net.Listener
-	once sync.Once
-	err  error
+	// Address is the address Listen and ListenAndServe bind, in the form of
+	// [net.Listen]'s address argument: "" or ":0" picks a free port on every
+	// interface. Read the bound address with [Server.Addr].
+	Address string
+
+	// Framed makes the server read and reply length-prefixed messages
+	// through [frame.Reader] and [frame.Writer] instead of echoing a raw byte
+	// stream: each reply is the transform of one whole message, in one frame.
+	Framed bool
+
+	// FrameOptions configure the frame.Reader and frame.Writer of a Framed
+	// server, such as [frame.WithHeader] for a header other than the 4-byte
+	// big-endian default.
+	FrameOptions []frame.Option
+
+	// MaxMessageSize is the largest framed message accepted; zero means
+	// [frame.DefaultMaxSize] (16 MiB). A header claiming more closes the
+	// connection, with a warning logged, before any payload is read or
+	// buffered.
+	// It overrides any [frame.WithMaxSize] in FrameOptions.
+	MaxMessageSize int
+
+	// Transform computes each reply; nil echoes input unchanged.
+	Transform Transform
+
+	// MaxConns caps the connections served at once; zero means no cap.
+	// Past the cap the server still accepts each new connection, but closes
+	// it at once (the client reads EOF before any reply), counts it in
+	// Stats.RejectedConns and logs a warning at most once a second. Accepting
+	// rather than pausing Accept keeps the kernel's backlog from filling with
+	// connections that would wait unseen and time out on the client's side.
+	MaxConns int
+
+	// IdleTimeout bounds how long the server waits for the next input on a
+	// connection: any byte of a raw stream, or a whole message (header and
+	// payload) when Framed, so a client that trickles a frame a byte at a
+	// time is cut just like a silent one. Zero means [DefaultIdleTimeout];
+	// negative means no limit. To keep timer updates off the hot path the
+	// deadline is moved at most every IdleTimeout/8, so a connection is cut
+	// between 7/8 of IdleTimeout and IdleTimeout after its last input.
+	IdleTimeout time.Duration
+
+	// WriteTimeout bounds how long a reply may take to leave, so a client
+	// that sends but never reads is cut instead of holding a goroutine and a
+	// buffer forever. Zero means [DefaultWriteTimeout]; negative means no
+	// limit. On Unix the clock starts when a write finds the socket's send
+	// buffer full and must wait, and stops when that write is done; a write
+	// that does not wait sets no deadline. Elsewhere, like IdleTimeout, the
+	// deadline is moved at most every 1/8 of it.
+	WriteTimeout time.Duration
+
+	// Options are socket options for the listener and every connection,
+	// each set in the phase where it takes effect (see package sockopt):
+	// for example sockopt.ReusePort(true) before bind, or
+	// sockopt.NoDelay(false) on each accepted connection. Listen fails if
+	// an option fails or the platform lacks it.
+	Options []sockopt.Option
+
+	// DualStack makes Listen serve IPv4 and IPv6 clients on one port
+	// through [dualstack.Listen] when Network is "tcp" and Address's host
+	// is empty or a wildcard. Without it, Listen behaves as [net.Listen].
+	// Either way the server logs IPv4 peers as a.b.c.d, never as the
+	// IPv4-mapped ::ffff:a.b.c.d that a dual-stack socket reports.
+	DualStack bool
+
+	// Logger receives connection errors, transform panics, accept retries
+	// and rejections; nil means [slog.Default].
+	Logger *slog.Logger
+
+	lifecycle // guards conns and closedIO with its mu
+	stats     counters
+	rejectLog rateLimit
+	conns     map[*conn]struct{}
+	closedIO  traffic // of the connections no longer in conns
 }
 
-func (l *trackedListener) Close() error {
-	l.once.Do(func() { l.err = l.Listener.Close() })
-	return l.err
+// Listen binds Network and Address (applying Options and DualStack) and
+// returns the listener without serving it, so that a caller can read its
+// address before calling [Server.Serve]. The listener is tracked until
+// Serve has served it or it is closed: Shutdown and Close close it even if
+// Serve is never called. The listener returned is the one package
+// sockopt or dualstack made, not a wrapper, so that it keeps its type (a
+// *dualstack.Listener's Mode, a socket to read options from). After
+// Shutdown or Close, Listen returns [ErrServerClosed].
+func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
+	return listen[net.Listener](&s.lifecycle, func() (*socket, error) {
+		return listenStream(ctx, s.Network, s.Address, s.DualStack, s.Options)
+	})
 }
 
-// boundBy returns the wrapper Listen made for l, or nil if l did not come
-// from Listen. Only a comparable l can be a map key; Listen's listeners
-// are all pointers.
-func (s *Server) boundBy(l net.Listener) *trackedListener {
-	if t := reflect.TypeOf(l); t == nil || !t.Comparable() {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.bound[l]
+// Serve accepts connections on l and serves each in its own goroutine. It
+// always returns a non-nil error and closes l: [ErrServerClosed] after
+// Shutdown or Close, otherwise the Accept error that stopped it (a
+// listener closed elsewhere, or broken). Accept errors that pass with
+// time, such as EMFILE when the process runs out of file descriptors, are
+// logged and retried after a pause that starts at 5 ms and doubles up to
+// 1 s, as net/http.Server does; the pause ends early on Shutdown or Close.
+//
+// A connection that Accept returns as a *net.TCPConn or *net.UnixConn (as
+// the listeners of Listen, net.Listen and package sockopt and dualstack
+// without [dualstack.ListenConfig.Unmap] do) is read and written through
+// its raw socket on Unix, which holds no buffer while it waits for input
+// and sets the write deadline only when a write must wait. Any other
+// net.Conn (a TLS connection, a wrapper) is served through its own Read
+// and Write, holding its read buffer while it waits.
+func (s *Server) Serve(l net.Listener) error {
+	return s.run(l, l.Addr(), false, func(*socket) error { return s.acceptLoop(l) })
 }
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
-}
-
-func (s *Server) shuttingDown() bool { return s.inShutdown.Load() }
-
-// trackListener adds or removes l from the listeners Shutdown closes. Adding
-// fails once the server is shutting down, so that a Serve racing Shutdown
-// returns ErrServerClosed instead of serving a listener nobody will close.
-func (s *Server) trackListener(l *trackedListener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !add {
-		delete(s.listeners, l)
-		return true
-	}
-	if s.shuttingDown() {
-		return false
-	}
-	if s.listeners == nil {
-		s.listeners = make(map[*trackedListener]struct{})
-	}
-	s.listeners[l] = struct{}{}
-	if s.addr == nil {
-		s.addr = l.Addr()
-	}
-	return true
-}
-
-// beginShutdownLocked marks the server as shutting down, once; s.mu is held.
-func (s *Server) beginShutdownLocked() {
-	if s.inShutdown.Swap(true) {
-		return
-	}
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
-	close(s.done)
-	s.connsDone = make(chan struct{})
-	if len(s.conns) == 0 {
-		close(s.connsDone)
-	}
-}
-
-func (s *Server) closeListenersLocked() error {
-	var errs []error
-	for l := range s.listeners {
-		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
+// acceptLoop accepts connections on l and starts serving each, until
+// Accept fails for good or the server shuts down.
+func (s *Server) acceptLoop(l net.Listener) error {
+	var delay time.Duration // how long to pause after an Accept error
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			if !retryAccept(err) {
+				return err
+			}
+			delay = nextDelay(delay)
+			s.stats.acceptErrs.Add(1)
+			s.logger().Error("echo: accept failed; retrying", "err", err, "delay", delay)
+			if !s.pause(delay) {
+				return ErrServerClosed
+			}
+			continue
 		}
-		delete(s.listeners, l)
+		delay = 0
+		s.serveConn(nc)
 	}
-	return errors.Join(errs...)
 }
+
+// ListenAndServe calls [Server.Listen] and then [Server.Serve]. It always
+// returns a non-nil error.
+func (s *Server) ListenAndServe() error { return listenAndServe(s.Listen, s.Serve) }
+
+// Addr returns the address of the first listener the server served or
+// bound with Listen, or nil if there is none yet.
+func (s *Server) Addr() net.Addr { return s.firstAddr() }
+
+// Shutdown stops the server gracefully: it closes every listener at once,
+// then lets each connection finish what it has read. Every byte or complete
+// message the server has read is echoed back; then the server half-closes
+// the connection, so the client reads EOF after the last reply, and closes
+// it once the client has closed too (or after 2 s). Input that
+// the server had not read when Shutdown began is not echoed. Shutdown
+// returns nil when every connection is closed. If ctx ends first, it closes
+// the remaining connections at once and returns ctx.Err(). After Shutdown,
+// Serve returns [ErrServerClosed]; a Server cannot be restarted.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	drained := s.beginShutdownLocked()
+	lerr := s.closeSocketsLocked(closeAll)
+	for c := range s.conns {
+		c.quit()
+	}
+	s.mu.Unlock()
+	return await(ctx, drained, lerr, s.closeConns)
+}
+
+// Close closes every listener and connection at once, without waiting for
+// replies in flight; use [Server.Shutdown] to lose nothing. It returns the
+// error, if any, of closing the listeners.
+func (s *Server) Close() error {
+	err := s.closeSockets()
+	s.closeConns()
+	return err
+}
+
+// Stats returns a snapshot of the server's counters. Each connection
+// counts its own traffic, so Stats takes the lock that Accept and closing
+// connections take and sums over the connections being served.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats.snapshot()
+	s.closedIO.addTo(&st)
+	for c := range s.conns {
+		c.traffic.addTo(&st)
+	}
+	return st
+}
+
+func (s *Server) logger() *slog.Logger { return loggerOr(s.Logger) }
 
 // closeConns closes every connection at once. The handlers see net.ErrClosed
 // and return, removing themselves.
@@ -113,34 +216,6 @@ func (s *Server) closeConns() {
 	for c := range s.conns {
 		c.nc.Close()
 	}
-}
-
-// pause waits d after an Accept error, or less if the server shuts down
-// meanwhile, in which case it reports false. Unlike net/http's time.Sleep,
-// Shutdown is never held up by a second-long pause.
-func (s *Server) pause(d time.Duration) bool {
-	s.mu.Lock()
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
-	done := s.done
-	s.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
-}
-
-// nextDelay doubles the Accept backoff from minAcceptDelay up to maxAcceptDelay.
-func nextDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return minAcceptDelay
-	}
-	return min(2*d, maxAcceptDelay)
 }
 
 // retryAccept reports whether an Accept error is worth retrying: the
@@ -170,7 +245,7 @@ func retryAccept(err error) bool {
 // during shutdown.
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
-	switch s.trackConn(c, true) {
+	switch s.trackConn(c) {
 	case tracked:
 		s.stats.total.Add(1)
 		go c.serve()
@@ -179,7 +254,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		nc.Close()
 		if n, ok := s.rejectLog.allow(); ok {
 			s.logger().Warn("echo: connection limit reached; closing new connections",
-				"max_conns", s.MaxConns, "rejected", n, "remote", nc.RemoteAddr())
+				"max_conns", s.MaxConns, "rejected", n, "remote", peer(nc.RemoteAddr()))
 		}
 	default: // refused: shutting down
 		nc.Close()
@@ -193,93 +268,34 @@ const (
 	refused
 )
 
-// trackConn adds or removes c from the connections Shutdown waits for.
-// Adding fails past MaxConns, checked under the lock so that several Serve
-// loops cannot overshoot it together, and once the server is shutting
-// down: a connection Accept returned as the listener closed is closed
-// unserved.
-func (s *Server) trackConn(c *conn, add bool) int {
+// trackConn adds c to the connections Shutdown waits for. It fails past
+// MaxConns, checked under the lock so that several Serve loops cannot
+// overshoot it together, and once the server is shutting down: a
+// connection Accept returned as the listener closed is closed unserved.
+func (s *Server) trackConn(c *conn) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if add {
-		if s.shuttingDown() {
-			return refused
-		}
-		if s.MaxConns > 0 && len(s.conns) >= s.MaxConns {
-			return overLimit
-		}
-		if s.conns == nil {
-			s.conns = make(map[*conn]struct{})
-		}
-		s.conns[c] = struct{}{}
-		s.stats.active.Add(1)
-		return tracked
+	if s.shuttingDown() {
+		return refused
 	}
-	delete(s.conns, c)
-	s.stats.active.Add(-1)
-	s.closedIO.merge(&c.io)
-	if len(s.conns) == 0 && s.connsDone != nil {
-		select {
-		case <-s.connsDone:
-		default:
-			close(s.connsDone)
-		}
+	if s.MaxConns > 0 && len(s.conns) >= s.MaxConns {
+		return overLimit
 	}
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	s.enterLocked()
+	s.stats.active.Add(1)
 	return tracked
 }
 
-// rateLimit lets one log line through per second and counts the events it
-// held back, so a flood of rejected connections or oversize datagrams
-// cannot flood the log too.
-type rateLimit struct {
-	last   atomic.Int64  // UnixNano of the last line allowed
-	events atomic.Uint64 // events since then
+// untrackConn removes c, which has finished, and keeps its traffic.
+func (s *Server) untrackConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	s.stats.active.Add(-1)
+	s.closedIO.merge(&c.traffic)
+	s.leaveLocked()
 }
-
-// allow records one event and reports whether to log it, with the number of
-// events the line stands for.
-func (r *rateLimit) allow() (uint64, bool) {
-	n := r.events.Add(1)
-	now := time.Now().UnixNano()
-	last := r.last.Load()
-	if now-last < int64(time.Second) || !r.last.CompareAndSwap(last, now) {
-		return 0, false
-	}
-	// Subtract what this line reports; events racing in count next time.
-	r.events.Add(-n)
-	return n, true
-}
-
-// forLoopback calls listen with an ephemeral loopback address for network
-// ("tcp", "tcp4", "tcp6" or the udp forms; base is "tcp" or "udp"): IPv4
-// loopback first, as net/http/httptest does, then IPv6 for a host without
-// it.
-func forLoopback(network, base string, listen func(address string) error) error {
-	if network == base+"6" {
-		return listen("[::1]:0")
-	}
-	err := listen("127.0.0.1:0")
-	if err != nil && network == base {
-		if err6 := listen("[::1]:0"); err6 == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-// stopForTest shuts a server started by Start or StartPacket down from
-// tb.Cleanup and waits for its Serve to return.
-func stopForTest(tb TB, shutdown func(context.Context) error, served <-chan error) {
-	ctx, cancel := context.WithTimeout(context.Background(), startCleanupGrace)
-	defer cancel()
-	if err := shutdown(ctx); err != nil {
-		tb.Errorf("echo: shutting down the test server: %v (did the test leave a connection open?)", err)
-	}
-	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		tb.Errorf("echo: test server stopped: %v", err)
-	}
-}
-
-// startCleanupGrace is how long Start's cleanup lets live connections
-// finish before it closes them.
-const startCleanupGrace = 10 * time.Second

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/framesock/framesock/dualstack"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,9 +54,6 @@ func (s *sysConn) init(c *conn) {
 		sc = nc
 	case *net.UnixConn:
 		sc = nc
-	case *dualstack.Conn:
-		// Only its address methods differ from the *net.TCPConn's.
-		sc = nc.TCPConn
 	default:
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 	"github.com/framesock/framesock/frame"
 )
@@ -23,7 +24,7 @@ func TestClientPrintsReplies(t *testing.T) {
 	t.Parallel()
 	// The server the framed-server example runs; the e2e test pairs the
 	// programs themselves.
-	addr := echo.Start(t, &echo.Server{Framed: true, Transform: echo.Upper}).String()
+	addr := echotest.Start(t, &echo.Server{Framed: true, Transform: echo.Upper}).String()
 	tests := []struct {
 		name string
 		args []string

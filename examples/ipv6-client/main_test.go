@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -19,7 +20,7 @@ func TestClientOverIPv6(t *testing.T) {
 	if err := progtest.IPv6Loopback(); err != nil {
 		t.Skipf("skipping: IPv6 loopback unavailable: %v", err)
 	}
-	addr := echo.Start(t, &echo.Server{Network: "tcp6", Transform: echo.Upper}).String()
+	addr := echotest.Start(t, &echo.Server{Network: "tcp6", Transform: echo.Upper}).String()
 	got, err := progtest.RunClient(t, run, "-addr", addr)
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -33,7 +34,7 @@ func TestClientOverIPv6(t *testing.T) {
 // TestClientRefusesIPv4 checks that "tcp6" really means IPv6 only.
 func TestClientRefusesIPv4(t *testing.T) {
 	t.Parallel()
-	addr := echo.Start(t, &echo.Server{Network: "tcp4", Transform: echo.Upper}).String()
+	addr := echotest.Start(t, &echo.Server{Network: "tcp4", Transform: echo.Upper}).String()
 	out, err := progtest.RunClient(t, run, "-addr", addr)
 	want := fmt.Sprintf("cannot connect to %s over IPv6: ", addr)
 	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestAllReplies(t *testing.T) {
 	t.Parallel()
-	addr := echo.Start(t, &echo.Server{Transform: echo.Upper}).String()
+	addr := echotest.Start(t, &echo.Server{Transform: echo.Upper}).String()
 	for _, conns := range []int{1, 3, 50} {
 		t.Run(fmt.Sprint(conns), func(t *testing.T) {
 			t.Parallel()

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // upperServer starts the server the tcp-server example runs (Go forbids
 // importing that main package; the e2e test pairs the two programs).
 func upperServer(t *testing.T) string {
-	return echo.Start(t, &echo.Server{Transform: echo.Upper}).String()
+	return echotest.Start(t, &echo.Server{Transform: echo.Upper}).String()
 }
 
 func TestClientPrintsReply(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestReplyInTime(t *testing.T) {
 	t.Parallel()
 	// The server the tcp-server example runs.
-	addr := echo.Start(t, &echo.Server{Transform: echo.Upper}).String()
+	addr := echotest.Start(t, &echo.Server{Transform: echo.Upper}).String()
 	got, err := progtest.RunClient(t, run, "-addr", addr, "-timeout", "10s")
 	if err != nil {
 		t.Fatalf("run: %v", err)

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/echotest"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -25,7 +26,7 @@ func TestClientPrintsReply(t *testing.T) {
 	t.Parallel()
 	// The server the udp-server example runs; the e2e test pairs the
 	// programs themselves.
-	addr := echo.StartPacket(t, &echo.PacketServer{Transform: echo.Upper}).String()
+	addr := echotest.StartPacket(t, &echo.PacketServer{Transform: echo.Upper}).String()
 	tests := []struct {
 		name string
 		args []string

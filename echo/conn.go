@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,44 +13,12 @@ import (
 	"github.com/framesock/framesock/frame"
 )
 
-// rawBufSize is the size of the pooled buffer a raw connection reads into.
-// 64 KiB matches the largest chunk a loopback read returns in practice and
-// the benchmark's streaming message; it is held only between a read and the
-// end of its reply's write, never while a connection waits for input.
-const rawBufSize = 64 << 10
-
-var rawBufs = sync.Pool{New: func() any { b := make([]byte, rawBufSize); return &b }}
-
-func getBuf() *[]byte  { return rawBufs.Get().(*[]byte) }
-func putBuf(b *[]byte) { rawBufs.Put(b) }
-
-// heldBuf is a raw connection's pooled read buffer, taken from the pool on
-// first use and held until released.
-type heldBuf struct{ b *[]byte }
-
-func (h *heldBuf) get() []byte {
-	if h.b == nil {
-		h.b = getBuf()
-	}
-	return *h.b
-}
-
-func (h *heldBuf) release() {
-	if h.b != nil {
-		putBuf(h.b)
-		h.b = nil
-	}
-}
-
 // lingerTimeout bounds how long a connection being shut down waits for the
 // client to close after the server half-closed it. Closing while the client
 // still sends makes the kernel answer with RST, and a client that receives
 // RST may lose replies it has not read yet (RFC 1122 4.2.2.13; net/http's
 // closeWriteAndWait waits for the same reason).
 const lingerTimeout = 2 * time.Second
-
-// aLongTimeAgo is a deadline in the past: setting it wakes a blocked read.
-var aLongTimeAgo = time.Unix(1, 0)
 
 // errQuit is the reason a handler stops when its connection is shut down.
 var errQuit = errors.New("echo: shutting down")
@@ -69,8 +36,8 @@ type conn struct {
 	// for never (see Server.IdleTimeout).
 	readArmed, writeArmed time.Duration
 
-	sys sysConn // platform read and write paths (sysconn_*.go)
-	io  ioCounts
+	sys     sysConn // platform read and write paths (sysconn_*.go)
+	traffic traffic
 
 	// Framed mode only.
 	fw        *frame.Writer
@@ -106,10 +73,7 @@ var clockBase = time.Now()
 
 // monoNow reads the monotonic clock alone, for the lazy deadlines' check
 // on every request: time.Since of a fixed time.Time skips the wall clock
-// reading that time.Now also makes. On the development machine (a KVM
-// guest) time.Now took 82 ns and time.Since 50 ns, and in
-// BenchmarkPingPongInterleaved the switch moved raw one-connection
-// ping-pong from 0.965 to 0.980 of the baseline's throughput.
+// reading that time.Now also makes, which costs more (BENCHMARKS.md).
 func monoNow() time.Duration { return time.Since(clockBase) }
 
 // armRead moves the read deadline to IdleTimeout from now, unless it was
@@ -156,9 +120,9 @@ func (c *conn) armWrite() error {
 // also the frame.Writer's destination.
 func (c *conn) Write(p []byte) (int, error) {
 	n, err := c.sys.write(c, p)
-	c.io.bytesOut.Add(uint64(n))
+	c.traffic.bytesOut.Add(uint64(n))
 	if err != nil {
-		err = &ioError{op: "write", err: err}
+		err = &writeError{err}
 	}
 	return n, err
 }
@@ -173,7 +137,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.nc.Read(p)
-	c.io.bytesIn.Add(uint64(n))
+	c.traffic.bytesIn.Add(uint64(n))
 	return n, err
 }
 
@@ -182,25 +146,22 @@ func (c *conn) flush() error {
 	return c.fw.Flush()
 }
 
-// ioError marks a write error, so that a write deadline is told apart from
-// the read deadline that IdleTimeout sets.
-type ioError struct {
-	op  string
-	err error
-}
+// writeError marks an error of a write to the client, so that a write
+// deadline is told apart from the read deadline that IdleTimeout sets.
+type writeError struct{ err error }
 
-func (e *ioError) Error() string { return e.op + ": " + e.err.Error() }
-func (e *ioError) Unwrap() error { return e.err }
+func (e *writeError) Error() string { return "write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // serve runs the connection until the client leaves, a limit cuts it, a
 // transform panics or the server shuts down, and then closes it.
 func (c *conn) serve() {
-	defer c.srv.trackConn(c, false)
+	defer c.srv.untrackConn(c)
 	defer func() {
 		if v := recover(); v != nil {
 			c.srv.stats.panics.Add(1)
 			c.srv.logger().Error("echo: transform panicked; closing connection",
-				"remote", c.nc.RemoteAddr(), "panic", v, "stack", string(debug.Stack()))
+				"remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
 			c.nc.Close()
 		}
 	}()
@@ -225,7 +186,7 @@ func (c *conn) serveRaw() error {
 		}
 		p, err := c.sys.read()
 		if len(p) > 0 {
-			c.io.bytesIn.Add(uint64(len(p)))
+			c.traffic.bytesIn.Add(uint64(len(p)))
 			if c.transform != nil {
 				p = c.transform(p)
 			}
@@ -277,7 +238,7 @@ func (c *conn) serveFramed() error {
 		if err != nil {
 			return c.flushThen(err)
 		}
-		c.io.msgsIn.Add(1)
+		c.traffic.msgsIn.Add(1)
 		if c.transform != nil {
 			msg = c.transform(msg)
 		}
@@ -285,7 +246,7 @@ func (c *conn) serveFramed() error {
 			return err
 		}
 		c.unflushed = true
-		c.io.msgsOut.Add(1)
+		c.traffic.msgsOut.Add(1)
 	}
 }
 
@@ -305,7 +266,7 @@ func (c *conn) flushThen(err error) error {
 // a reset.
 func (c *conn) finish(err error) {
 	s := c.srv
-	var we *ioError
+	var we *writeError
 	quit := c.quitting.Load() && !errors.As(err, &we) &&
 		(errors.Is(err, errQuit) || errors.Is(err, os.ErrDeadlineExceeded))
 	switch {
@@ -318,22 +279,25 @@ func (c *conn) finish(err error) {
 		s.stats.timeouts.Add(1)
 		if errors.As(err, &we) {
 			s.logger().Warn("echo: write timeout; client is not reading; closing connection",
-				"remote", c.nc.RemoteAddr(), "write_timeout", c.writeTO)
+				"remote", c.remote(), "write_timeout", c.writeTO)
 		} else {
 			s.logger().Info("echo: idle timeout; closing connection",
-				"remote", c.nc.RemoteAddr(), "idle_timeout", c.idle)
+				"remote", c.remote(), "idle_timeout", c.idle)
 		}
 	case errors.Is(err, frame.ErrTooLarge), errors.Is(err, frame.ErrInvalidHeader):
 		s.logger().Warn("echo: protocol error; closing connection",
-			"remote", c.nc.RemoteAddr(), "err", err)
+			"remote", c.remote(), "err", err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		s.logger().Debug("echo: connection ended", "remote", c.nc.RemoteAddr(), "err", err)
+		s.logger().Debug("echo: connection ended", "remote", c.remote(), "err", err)
 	default:
 		s.logger().Warn("echo: connection error; closing connection",
-			"remote", c.nc.RemoteAddr(), "err", err)
+			"remote", c.remote(), "err", err)
 	}
 	c.nc.Close()
 }
+
+// remote is the client's address as echo logs it (see peer).
+func (c *conn) remote() any { return peer(c.nc.RemoteAddr()) }
 
 // linger half-closes a connection being shut down, then reads and discards
 // until the client closes its side or lingerTimeout passes, and closes.
@@ -368,15 +332,4 @@ func (c *conn) plainWrite(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.nc.Write(p)
-}
-
-// plainRead reads into h through net.Conn.Read, for conns the platform
-// read path cannot take; the buffer stays held while the read blocks.
-func plainRead(nc net.Conn, h *heldBuf) ([]byte, error) {
-	b := h.get()
-	n, err := nc.Read(b)
-	if n == 0 && err == nil {
-		err = io.ErrNoProgress
-	}
-	return b[:n], err
 }

@@ -59,11 +59,7 @@ type batcher struct {
 // oobLen is the size of one UDP_SEGMENT control message: a uint16.
 var oobLen = unix.CmsgSpace(2)
 
-func newBatcher(pc net.PacketConn, max int) *batcher {
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
-		return nil
-	}
+func newBatcher(uc *net.UDPConn, max int) *batcher {
 	b := &batcher{max: max}
 	// The ipv4 and ipv6 wrappers differ only in the socket options they
 	// offer; pick the one that matches the socket's family. Either one
@@ -124,7 +120,7 @@ func socketFamily(uc *net.UDPConn) int {
 
 func (b *batcher) run(s *PacketServer) error {
 	var delay time.Duration
-	for !s.inShutdown.Load() {
+	for !s.shuttingDown() {
 		n, err := b.bc.ReadBatch(b.in, 0)
 		if err != nil {
 			if !s.readFailed(err, &delay) {
@@ -133,6 +129,7 @@ func (b *batcher) run(s *PacketServer) error {
 			continue
 		}
 		delay = 0
+		s.batchReads.Add(1)
 		k, r := 0, 0 // messages and replies queued
 		for i := range b.in[:n] {
 			m := &b.in[i]
@@ -140,11 +137,11 @@ func (b *batcher) run(s *PacketServer) error {
 			// longer than the buffer (recvmsg(2)); the length check
 			// catches a datagram that filled the extra byte.
 			if m.N > b.max || m.Flags&unix.MSG_TRUNC != 0 {
-				s.drop(m.Addr, "datagram larger than MaxDatagramSize", m.N)
+				s.drop(m.Addr, noAddrPort, "datagram larger than MaxDatagramSize", m.N)
 				continue
 			}
-			s.io.bytesIn.Add(uint64(m.N))
-			s.io.msgsIn.Add(1)
+			s.traffic.bytesIn.Add(uint64(m.N))
+			s.traffic.msgsIn.Add(1)
 			reply, ok := s.reply(m.Buffers[0][:m.N], m.Addr, noAddrPort)
 			if !ok {
 				continue
@@ -241,7 +238,7 @@ func (b *batcher) count(s *PacketServer, m *ipv4.Message) {
 // peer, not segmentation.
 func (b *batcher) refused(s *PacketServer, m *ipv4.Message, err error) error {
 	if len(m.Buffers) == 1 {
-		s.drop(m.Addr, "reply not sent: "+err.Error(), len(m.Buffers[0]))
+		s.drop(m.Addr, noAddrPort, "reply not sent: "+err.Error(), len(m.Buffers[0]))
 		return nil
 	}
 	s.segRefused.Add(1)
@@ -258,7 +255,7 @@ func (b *batcher) refused(s *PacketServer, m *ipv4.Message, err error) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
-			s.drop(m.Addr, "reply not sent: "+err.Error(), len(p))
+			s.drop(m.Addr, noAddrPort, "reply not sent: "+err.Error(), len(p))
 			continue
 		}
 		s.sent(len(p))

@@ -9,6 +9,6 @@ import "net"
 // through recvmsg, no better than the plain loop.
 type batcher struct{}
 
-func newBatcher(net.PacketConn, int) *batcher { return nil }
+func newBatcher(*net.UDPConn, int) *batcher { return nil }
 
 func (*batcher) run(*PacketServer) error { return nil }
