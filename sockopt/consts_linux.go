@@ -9,9 +9,7 @@ var consts = sysConsts{
 	reusePort:   unix.SO_REUSEPORT,
 	reusePortLB: unix.SO_REUSEPORT,
 	linger:      unix.SO_LINGER,
-	keepIdle:    unix.TCP_KEEPIDLE,
-	keepIntvl:   unix.TCP_KEEPINTVL,
-	keepCnt:     unix.TCP_KEEPCNT,
+	keepAlive:   keepAliveTimers{unix.TCP_KEEPIDLE, unix.TCP_KEEPINTVL, unix.TCP_KEEPCNT},
 	userTimeout: unix.TCP_USER_TIMEOUT,
 	v6OnlyOff:   true,
 }

@@ -143,7 +143,7 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []Option) error 
 			if skip && applicable(o, si, strict) != nil {
 				continue
 			}
-			if err := sysSet(fd, si, o); err != nil {
+			if err := sysSet(fd, o); err != nil {
 				errs = append(errs, &OptionError{Option: o, Err: err})
 			}
 		}
