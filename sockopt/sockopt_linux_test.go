@@ -156,8 +156,8 @@ func wantTCP(network string, reuseAddr, reusePort bool) sockopt.Settings {
 	}
 }
 
-// Must show 1: every option set through Control or Apply reads back, on a
-// listener, an accepted conn, a dialed conn and a UDP socket.
+// Every option set through Control or Apply reads back, on a listener, an
+// accepted conn, a dialed conn and a UDP socket.
 func TestReadBack(t *testing.T) {
 	t.Parallel()
 	type sock = func(t *testing.T, network string) syscall.Conn
@@ -324,7 +324,7 @@ func sysctlInt(t *testing.T, name string) int {
 	return n
 }
 
-// Must show 1 (buffers): socket(7) says the kernel doubles SO_RCVBUF and
+// Buffers: socket(7) says the kernel doubles SO_RCVBUF and
 // SO_SNDBUF and caps them at net.core.rmem_max and wmem_max. A request
 // above the cap is applied at the cap, reported with ErrClamped naming the
 // sysctl, every other option of the call is still applied, and the
@@ -427,7 +427,7 @@ func TestNetOverwritesControl(t *testing.T) {
 	}
 }
 
-// Must show 3: SO_REUSEPORT lets two listeners share a port and Linux
+// SO_REUSEPORT lets two listeners share a port and Linux
 // spreads connections across them (socket(7)); without it the second bind
 // fails with EADDRINUSE.
 func TestReusePort(t *testing.T) {
@@ -529,7 +529,7 @@ func timeWait(t *testing.T, port int) bool {
 	return false
 }
 
-// Must show 3: SO_REUSEADDR lets a listener rebind a port whose last
+// SO_REUSEADDR lets a listener rebind a port whose last
 // connection sits in TIME_WAIT (socket(7), tcp(7)); without it bind fails.
 func TestReuseAddrTimeWait(t *testing.T) {
 	t.Parallel()
@@ -580,7 +580,7 @@ func TestReuseAddrTimeWait(t *testing.T) {
 	l3.Close()
 }
 
-// Must show 4: IPV6_V6ONLY (ipv6(7)) decides whether a tcp6 listener on
+// IPV6_V6ONLY (ipv6(7)) decides whether a tcp6 listener on
 // [::] accepts an IPv4 client.
 func TestV6Only(t *testing.T) {
 	t.Parallel()
@@ -663,7 +663,7 @@ func TestKeepAliveSemantics(t *testing.T) {
 	}
 }
 
-// Must show 6: errors keep the errno and name the option. IPV6_V6ONLY on a
+// Errors keep the errno and name the option. IPV6_V6ONLY on a
 // bound socket fails with EINVAL (ipv6(7)); Control does not check the
 // phase (it runs before bind), so calling its function on a bound
 // listener reaches the kernel.
@@ -696,7 +696,7 @@ func TestErrnoKept(t *testing.T) {
 	}
 }
 
-// Must show 6: the Control function is stateless and idempotent, as net
+// The Control function is stateless and idempotent, as net
 // needs when an MPTCP listen fails and falls back to TCP, calling Control
 // a second time on a new socket.
 func TestControlIdempotent(t *testing.T) {

@@ -90,7 +90,7 @@ var capabilityOpts = map[string]sockopt.Option{
 	"ExclusiveAddrUse(true)": sockopt.ExclusiveAddrUse(true),
 }
 
-// Must show 6 and 7: Supported is truthful per platform, and an
+// Supported is truthful per platform, and an
 // unsupported option matches errors.ErrUnsupported, names the option and
 // the GOOS. On js, wasip1 and plan9 every option is unsupported.
 func TestSupported(t *testing.T) {
@@ -131,7 +131,7 @@ func TestSupported(t *testing.T) {
 	}
 }
 
-// Must show 5: the ranges, checked without a socket. Supported reports a
+// The ranges, checked without a socket. Supported reports a
 // bad value with ErrRange on every platform, before platform support.
 func TestValidate(t *testing.T) {
 	t.Parallel()
