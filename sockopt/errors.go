@@ -53,6 +53,12 @@ func (e *OptionError) Error() string {
 
 func (e *OptionError) Unwrap() error { return e.Err }
 
+// errNoSyscallConn is the error for a connection or listener that has no
+// socket to set options on. ErrNotApplicable carries the package prefix.
+func errNoSyscallConn(v any) error {
+	return fmt.Errorf("%w: %T has no SyscallConn", ErrNotApplicable, v)
+}
+
 // errUnsupported is the error wrapped for an option the platform lacks.
 func errUnsupported() error {
 	return fmt.Errorf("%w on %s", errors.ErrUnsupported, runtime.GOOS)

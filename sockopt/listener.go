@@ -2,7 +2,6 @@ package sockopt
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"syscall"
 )
@@ -56,7 +55,7 @@ func NewListener(l net.Listener, opts ...Option) *Listener {
 func (l *Listener) SyscallConn() (syscall.RawConn, error) {
 	sc, ok := l.Listener.(syscall.Conn)
 	if !ok {
-		return nil, fmt.Errorf("sockopt: %T has no SyscallConn: %w", l.Listener, ErrNotApplicable)
+		return nil, errNoSyscallConn(l.Listener)
 	}
 	return sc.SyscallConn()
 }

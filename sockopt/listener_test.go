@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -94,6 +95,9 @@ func TestNewListenerAcceptError(t *testing.T) {
 			if c != nil {
 				t.Errorf("Accept() returned a conn with error %v", err)
 			}
+			if n := strings.Count(err.Error(), "sockopt:"); n != 1 {
+				t.Errorf("Accept() error %q says \"sockopt:\" %d times, want once", err, n)
+			}
 			// A per-connection failure must not stop accept loops that
 			// test Temporary, as net/http.Server does. (An anonymous
 			// interface: net.Error.Temporary is deprecated for callers.)
@@ -144,4 +148,27 @@ func TestNewListenerUnwrapsNetConn(t *testing.T) {
 		t.Fatal("the wrapper has SyscallConn; the test would not show the unwrapping")
 	}
 	checkAfterConnect(t, w.Conn, want)
+}
+
+// Get and Apply on a Listener whose wrapped listener has no socket fail
+// with ErrNotApplicable.
+func TestListenerWithoutSyscallConn(t *testing.T) {
+	t.Parallel()
+	l := sockopt.NewListener(&pipeListener{conns: make(chan net.Conn)})
+	_, err := sockopt.Get(l)
+	errs := map[string]error{"Get": err}
+	// Apply checks the options first, so only where they are supported
+	// does it reach the listener.
+	if opt := sockopt.Linger(time.Second); sockopt.Supported(opt) == nil {
+		errs["Apply"] = sockopt.Apply(l, opt)
+	}
+	for name, err := range errs {
+		if !errors.Is(err, sockopt.ErrNotApplicable) {
+			t.Errorf("%s = %v, want ErrNotApplicable", name, err)
+			continue
+		}
+		if n := strings.Count(err.Error(), "sockopt:"); n != 1 {
+			t.Errorf("%s error %q says \"sockopt:\" %d times, want once", name, err, n)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package sockopt
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 	"time"
@@ -171,7 +170,7 @@ func applyConn(c net.Conn, opts []Option) error {
 		sc, ok = c.(syscall.Conn)
 	}
 	if !ok {
-		return opError("set", c, fmt.Errorf("sockopt: %T has no SyscallConn: %w", c, ErrNotApplicable))
+		return opError("set", c, errNoSyscallConn(c))
 	}
 	return Apply(sc, opts...)
 }
