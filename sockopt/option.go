@@ -137,7 +137,7 @@ func (p Phase) String() string {
 }
 
 // PhaseOf returns the phase in which o takes effect.
-func PhaseOf(o Option) Phase { return get(o).phase() }
+func PhaseOf(o Option) Phase { return optionOf(o).phase() }
 
 // splitAfter returns the options that net overwrites after Control.
 func splitAfter(opts []Option) (before, after []Option) {
@@ -234,9 +234,9 @@ func (o option) tcpOnly() bool {
 	return false
 }
 
-// get returns the option behind o; a nil Option becomes the zero option,
-// which validate refuses.
-func get(o Option) option {
+// optionOf returns the option behind o; a nil Option becomes the zero
+// option, which validate refuses.
+func optionOf(o Option) option {
 	if o == nil {
 		return option{}
 	}

@@ -99,7 +99,7 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []Option) error 
 	// one setsockopt (plus the read-back of a buffer), as in net.
 	var needInfo, needBound bool
 	for _, opt := range opts {
-		o := get(opt)
+		o := optionOf(opt)
 		needInfo = needInfo || o.tcpOnly() || o.kind == kindV6Only
 		needBound = needBound || strict && o.phase() == BeforeBind
 	}
@@ -126,7 +126,7 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []Option) error 
 		// Two passes, so that a refused option leaves the socket untouched.
 		skip := false
 		for _, opt := range opts {
-			o := get(opt)
+			o := optionOf(opt)
 			err := applicable(o, si, strict)
 			if err == errSkip {
 				skip = true
@@ -138,7 +138,7 @@ func set(rc syscall.RawConn, strict bool, known *sockInfo, opts []Option) error 
 			return
 		}
 		for _, opt := range opts {
-			o := get(opt)
+			o := optionOf(opt)
 			if skip && applicable(o, si, strict) != nil {
 				continue
 			}

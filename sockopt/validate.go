@@ -51,7 +51,7 @@ func validate(o option) error {
 			err = fmt.Errorf("count %d outside 1..%d%s: %w", o.ka.Count, maxKeepAliveCnt, leave, ErrRange)
 		}
 	case 0:
-		// A nil Option (see get) has no name to report.
+		// A nil Option (see optionOf) has no name to report.
 		return errors.New("sockopt: nil Option")
 	}
 	if err == nil {
@@ -69,14 +69,14 @@ func validate(o option) error {
 // range. It makes no system call; [Control], [Apply] and the helpers run
 // the same check before touching a socket, so they never half-apply a list
 // that holds an unsupported option.
-func Supported(o Option) error { return validate(get(o)) }
+func Supported(o Option) error { return validate(optionOf(o)) }
 
 // validateAll validates every option of a list, so that one error names
 // all the bad ones.
 func validateAll(opts []Option) error {
 	var errs []error
 	for _, o := range opts {
-		if err := validate(get(o)); err != nil {
+		if err := validate(optionOf(o)); err != nil {
 			errs = append(errs, err)
 		}
 	}
