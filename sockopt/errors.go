@@ -8,18 +8,21 @@ import (
 	"strings"
 )
 
-// Errors returned (wrapped in an [*OptionError]) by [Control], [Apply],
-// [Get], [Listen], [NewListener] and [Dialer]. Match them with [errors.Is];
-// an option the platform lacks matches [errors.ErrUnsupported] instead.
+// Errors returned by [Control], [Apply], [Listen], [Dial] and the methods
+// of [Listener] and [Dialer], wrapped in an [*OptionError] that names the
+// option at fault. Match them with [errors.Is]; an option the platform
+// lacks matches [errors.ErrUnsupported] instead.
 var (
 	// ErrRange reports a value outside the range the option accepts. It is
 	// returned before any system call, so nothing has been applied.
 	ErrRange = errors.New("sockopt: value out of range")
 
 	// ErrClamped reports a buffer size the kernel accepted but reduced to
-	// its limit (net.core.rmem_max or net.core.wmem_max on Linux). It is not
-	// fatal: every other option was applied and the socket is usable with
-	// the buffer at the kernel's maximum, which [Get] reports.
+	// its limit (net.core.rmem_max or net.core.wmem_max on Linux). From
+	// [Apply] it is not fatal: every other option was applied and the
+	// socket is usable with the buffer at the kernel's maximum, which [Get]
+	// reports. From [Control] it fails the listen or dial, as any error of
+	// a Control function does.
 	ErrClamped = errors.New("sockopt: buffer size clamped by the kernel")
 
 	// ErrTooLate reports a before-bind option ([ReuseAddr], [ReusePort],
@@ -30,13 +33,15 @@ var (
 
 	// ErrNotApplicable reports an option given to [Apply] that does not
 	// apply to the socket: a TCP option on a datagram or non-IP socket, or
-	// [V6Only] on an unbound IPv4 socket. [Control] skips such options instead, because one
-	// Control function commonly serves both Listen and ListenPacket, and
-	// the family of a "tcp" or "udp" socket is chosen by net.
+	// [V6Only] on an unbound IPv4 socket. [Control] skips such options
+	// instead, because one Control function commonly serves both Listen
+	// and ListenPacket, and the family of a "tcp" or "udp" socket is chosen
+	// by net. It is also the error, with no option named, for a connection
+	// or listener without a SyscallConn method to reach its socket.
 	ErrNotApplicable = errors.New("sockopt: option does not apply to this socket")
 )
 
-// OptionError records an option that could not be validated, set or read.
+// OptionError records an option that could not be validated or set.
 // Err is one of the sentinels of this package, an error matching
 // [errors.ErrUnsupported], or an [*os.SyscallError] holding the errno, so
 // errors.Is(err, syscall.EINVAL) works through it.
