@@ -18,11 +18,11 @@
 // option knows its [Phase]:
 //
 //   - Before bind: ReuseAddr, ReusePort, ReusePortLB, V6Only and
-//     ExclusiveAddrUse change how
-//     bind(2) treats the address. Set them through Control. After bind, Linux
-//     accepts SO_REUSEPORT and ignores it, and fails IPV6_V6ONLY with EINVAL
-//     (ipv6(7)), so [Apply] on a bound socket refuses them with [ErrTooLate]
-//     rather than succeed doing nothing.
+//     ExclusiveAddrUse change how bind(2) treats the address. Set them
+//     through Control. After bind, Linux accepts SO_REUSEPORT and ignores
+//     it, and fails IPV6_V6ONLY with EINVAL (ipv6(7)), so [Apply] on a
+//     bound socket refuses them with [ErrTooLate] rather than succeed
+//     doing nothing.
 //   - Inherited: ReadBuffer, WriteBuffer and Linger can be set at any time,
 //     and when set on a listener (through Control) every accepted socket
 //     inherits them. Receive buffers set before listen or connect also size
@@ -86,9 +86,9 @@
 //
 // # Platforms
 //
-// The option behind each constructor, by platform ("same" is the Linux
-// option, "-" is unsupported:
-// [Supported] and every call report errors.ErrUnsupported):
+// The option behind each constructor, by platform. "same" is the Linux
+// option; "-" is unsupported, which [Supported] and every call report
+// with errors.ErrUnsupported:
 //
 //	Option            Phase          Linux              macOS, iOS          FreeBSD            NetBSD, AIX  OpenBSD      DragonFly  Solaris, illumos  Windows
 //	ReuseAddr         before bind    SO_REUSEADDR       same                same               same         same         same       same              false only [1]
