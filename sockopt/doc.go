@@ -113,7 +113,7 @@
 //     connection to one of them; ask for ReusePortLB to require balancing.
 //     Linux balances, and only between sockets of the same effective user.
 //  3. Doubled, and capped at net.core.rmem_max or wmem_max ([ErrClamped]).
-//  4. Not doubled; ENOBUFS above kern.ipc.maxsockbuf.
+//  4. Not doubled; on the BSDs and macOS, ENOBUFS above kern.ipc.maxsockbuf.
 //  5. Windows 10 1709 or later; older versions fail with the Winsock error.
 //
 // KeepAlive with Enable and negative Idle, Interval and Count (leave the
