@@ -27,12 +27,13 @@
 //     and when set on a listener (through Control) every accepted socket
 //     inherits them. Receive buffers set before listen or connect also size
 //     the TCP window scale (tcp(7)).
-//   - After connect: NoDelay, KeepAlive and UserTimeout. net sets
-//     TCP_NODELAY on every TCP connection, and keepalive to 15s/15s/9 unless
-//     the Dialer's or ListenConfig's KeepAlive is negative, after Control
-//     has run, so what Control set does not last. [Listen] and [NewListener]
-//     set them on each accepted connection, and [Dialer] on each dialed one,
-//     after net is done.
+//   - After connect: NoDelay, KeepAlive and UserTimeout. After Control has
+//     run, net sets TCP_NODELAY on every TCP connection, and keepalive (to
+//     15s/15s/9, or to the Dialer's or ListenConfig's KeepAliveConfig)
+//     unless KeepAlive is negative and KeepAliveConfig.Enable is false, so
+//     what Control set does not last. [Listen] and [NewListener] set them
+//     on each accepted connection, and [Dialer] on each dialed one, after
+//     net is done.
 //
 // Control sets options of every phase (it is also useful with
 // KeepAlive: -1, which stops net from touching keepalive), and skips

@@ -65,9 +65,9 @@ func NoDelay(on bool) Option { return option{kind: kindNoDelay, on: on} }
 // zero is more often forgotten than meant, and net's silent 15 s is the
 // value users most often did not want (golang/go#48622), so zero is
 // refused with [ErrRange] before any system call. With cfg.Enable false
-// only SO_KEEPALIVE is cleared and the timers are left alone. net sets keepalive
-// on every TCP connection, so the option lasts only when applied after
-// connect. TCP sockets only. Phase: [AfterConnect].
+// only SO_KEEPALIVE is cleared and the timers are left alone. net sets
+// keepalive on every TCP connection, so the option lasts only when
+// applied after connect. TCP sockets only. Phase: [AfterConnect].
 func KeepAlive(cfg net.KeepAliveConfig) Option { return option{kind: kindKeepAlive, ka: cfg} }
 
 // ReadBuffer sets SO_RCVBUF to bytes, which must be in 1..2147483647.
@@ -139,7 +139,8 @@ func (p Phase) String() string {
 // PhaseOf returns the phase in which o takes effect.
 func PhaseOf(o Option) Phase { return optionOf(o).phase() }
 
-// splitAfter returns the options that net overwrites after Control.
+// splitAfter splits opts into those Control sets for good (before) and
+// the [AfterConnect] ones that net overwrites after Control (after).
 func splitAfter(opts []Option) (before, after []Option) {
 	for _, o := range opts {
 		if PhaseOf(o) == AfterConnect {

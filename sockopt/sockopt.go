@@ -10,9 +10,10 @@ import (
 // Control returns a function for [net.ListenConfig.Control] and
 // [net.Dialer.Control] that sets opts, in order, on the new socket before
 // bind. It sets options of every phase; but net overwrites TCP_NODELAY and
-// keepalive on each TCP connection after Control has run (keepalive only
-// if the Dialer's or ListenConfig's KeepAlive is not negative), so use
-// [Listen], [NewListener] or [Dialer] to make [AfterConnect] options last.
+// keepalive on each TCP connection after Control has run (keepalive unless
+// the Dialer's or ListenConfig's KeepAlive is negative and its
+// KeepAliveConfig.Enable false), so use [Listen], [NewListener] or
+// [Dialer] to make [AfterConnect] options last.
 // Options that do not apply to the socket (TCP options on a UDP socket,
 // [V6Only] on an IPv4 socket) are skipped, so one function can serve Listen
 // and ListenPacket alike. The IPv6 level is chosen from the socket's real
