@@ -85,14 +85,3 @@ func opError(op string, c any, err error) error {
 	}
 	return err
 }
-
-// errList collects the errors of several independent system calls.
-type errList []error
-
-func (e *errList) add(err error) {
-	if err != nil {
-		*e = append(*e, err)
-	}
-}
-
-func (e errList) join() error { return errors.Join(e...) }

@@ -94,14 +94,6 @@ func skipWithoutIPv6(t *testing.T) {
 	}
 }
 
-// loopback returns the loopback address for a "tcp4"/"tcp6"-style network.
-func loopback(network string) string {
-	if network[len(network)-1] == '6' {
-		return "[::1]:0"
-	}
-	return "127.0.0.1:0"
-}
-
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)

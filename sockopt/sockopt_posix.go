@@ -3,6 +3,7 @@
 package sockopt
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"syscall"
@@ -164,7 +165,7 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	on, secs, err := getLinger(fd)
 	switch {
 	case err != nil:
-		r.errs.add(err)
+		r.add(err)
 	case on:
 		s.Linger = time.Duration(secs) * time.Second
 	default:
@@ -181,7 +182,7 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 		s.KeepAlive.Count = r.tcp(c.keepAlive.cnt)
 		s.UserTimeout = time.Duration(r.tcp(c.userTimeout)) * time.Millisecond
 	}
-	return s, r.errs.join()
+	return s, errors.Join(r.errs...)
 }
 
 // optReader reads the options of one socket, keeping every error so that
@@ -189,7 +190,13 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 // OS lacks (numbered zero) reads as zero.
 type optReader struct {
 	fd   uintptr
-	errs errList
+	errs []error
+}
+
+func (r *optReader) add(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
 }
 
 func (r *optReader) int(level, name int) int {
@@ -197,7 +204,7 @@ func (r *optReader) int(level, name int) int {
 		return 0
 	}
 	v, err := getInt(r.fd, level, name)
-	r.errs.add(err)
+	r.add(err)
 	return v
 }
 
@@ -213,6 +220,32 @@ func (r *optReader) tcp(name int) int {
 	if err != nil && tcpOptionMissing(r.fd, err) {
 		return 0
 	}
-	r.errs.add(err)
+	r.add(err)
 	return v
+}
+
+// The conversions below turn a validated value into the kernel's units.
+
+// keepAliveSecs converts a validated keepalive duration to the kernel's
+// whole seconds, rounding up as net does; a negative one (leave unchanged)
+// gives -1.
+func keepAliveSecs(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// lingerSecs returns the SO_LINGER onoff and seconds for a Linger option.
+func lingerSecs(d time.Duration) (on bool, secs int) {
+	if d < 0 {
+		return false, 0
+	}
+	return true, int((d + time.Second - 1) / time.Second)
+}
+
+// userTimeoutMillis converts a UserTimeout to whole milliseconds, rounding
+// up.
+func userTimeoutMillis(d time.Duration) int {
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }

@@ -82,29 +82,3 @@ func validateAll(opts []Option) error {
 	}
 	return errors.Join(errs...)
 }
-
-// The conversions below turn a validated value into the kernel's units.
-
-// keepAliveSecs converts a validated keepalive duration to the kernel's
-// whole seconds, rounding up as net does; a negative one (leave unchanged)
-// gives -1.
-func keepAliveSecs(d time.Duration) int {
-	if d < 0 {
-		return -1
-	}
-	return int((d + time.Second - 1) / time.Second)
-}
-
-// lingerSecs returns the SO_LINGER onoff and seconds for a Linger option.
-func lingerSecs(d time.Duration) (on bool, secs int) {
-	if d < 0 {
-		return false, 0
-	}
-	return true, int((d + time.Second - 1) / time.Second)
-}
-
-// userTimeoutMillis converts a UserTimeout to whole milliseconds, rounding
-// up.
-func userTimeoutMillis(d time.Duration) int {
-	return int((d + time.Millisecond - 1) / time.Millisecond)
-}
