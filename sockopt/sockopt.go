@@ -179,7 +179,8 @@ func applyConn(c net.Conn, opts []Option) error {
 // Settings is what the kernel holds for a socket, as read by [Get]. Each
 // field is named like the constructor that sets it. Fields that do not
 // apply to the socket (TCP options on a datagram socket, V6Only on an IPv4
-// socket) or that the platform cannot read (see [Supported]) are zero.
+// socket, Linger on a datagram socket on Windows) or that the platform
+// cannot read (see [Supported]) are zero.
 type Settings struct {
 	// Network is "tcp4", "tcp6", "udp4" or "udp6", from the socket's real
 	// family and type, never from the address it was asked to bind; empty

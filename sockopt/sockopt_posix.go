@@ -15,9 +15,10 @@ import (
 // come from syscall, as in net; what differs is in the platform files: the
 // other option numbers (a sysConsts table per OS in consts_*.go, and
 // soAcceptConn), the handle behind setInt and getInt, how a socket
-// describes itself (sysInfo), struct linger, what the kernel does with a
-// buffer size (bufferClamp and bufferHint), and which TCP options a socket
-// may lack (tcpOptionMissing).
+// describes itself (sysInfo), struct linger and whether a datagram socket
+// has one (datagramLinger), what the kernel does with a buffer size
+// (bufferClamp and bufferHint), and which TCP options a socket may lack
+// (tcpOptionMissing).
 
 // sysConsts holds the option numbers of one OS. A zero number marks an
 // option the OS (or x/sys for it) does not have: no option this package
@@ -162,14 +163,16 @@ func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	s.ExclusiveAddrUse = r.bool(syscall.SOL_SOCKET, c.exclusiveAddrUse)
 	s.ReadBuffer = r.int(syscall.SOL_SOCKET, syscall.SO_RCVBUF)
 	s.WriteBuffer = r.int(syscall.SOL_SOCKET, syscall.SO_SNDBUF)
-	on, secs, err := getLinger(fd)
-	switch {
-	case err != nil:
-		r.add(err)
-	case on:
-		s.Linger = time.Duration(secs) * time.Second
-	default:
-		s.Linger = -1
+	if si.stream || datagramLinger {
+		on, secs, err := getLinger(fd)
+		switch {
+		case err != nil:
+			r.add(err)
+		case on:
+			s.Linger = time.Duration(secs) * time.Second
+		default:
+			s.Linger = -1
+		}
 	}
 	if si.family == 6 {
 		s.V6Only = r.bool(syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY)

@@ -20,6 +20,9 @@ import (
 // syscall does not define it for Windows.
 const soAcceptConn = unix.SO_ACCEPTCONN
 
+// datagramLinger is true: Unix keeps SO_LINGER on datagram sockets too.
+const datagramLinger = true
+
 func sysInfo(fd uintptr) (sockInfo, error) {
 	var si sockInfo
 	typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)

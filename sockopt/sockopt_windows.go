@@ -18,6 +18,11 @@ const (
 	soProtocolInfoW = 0x2005
 )
 
+// datagramLinger is false: Winsock has no SO_LINGER on datagram sockets,
+// where getsockopt fails with WSAENOPROTOOPT, so Get leaves Linger zero
+// on them as on any option that does not apply.
+const datagramLinger = false
+
 func sysInfo(fd uintptr) (sockInfo, error) {
 	var si sockInfo
 	h := windows.Handle(fd)
