@@ -18,21 +18,22 @@
 // option knows its [Phase]:
 //
 //   - Before bind: ReuseAddr, ReusePort, ReusePortLB, V6Only and
-//     ExclusiveAddrUse change how
-//     bind(2) treats the address. Set them through Control. After bind, Linux
-//     accepts SO_REUSEPORT and ignores it, and fails IPV6_V6ONLY with EINVAL
-//     (ipv6(7)), so [Apply] on a bound socket refuses them with [ErrTooLate]
-//     rather than succeed doing nothing.
+//     ExclusiveAddrUse change how bind(2) treats the address. Set them
+//     through Control. After bind, Linux accepts SO_REUSEPORT and ignores
+//     it, and fails IPV6_V6ONLY with EINVAL (ipv6(7)), so [Apply] on a
+//     bound socket refuses them with [ErrTooLate] rather than succeed
+//     doing nothing.
 //   - Inherited: ReadBuffer, WriteBuffer and Linger can be set at any time,
 //     and when set on a listener (through Control) every accepted socket
 //     inherits them. Receive buffers set before listen or connect also size
 //     the TCP window scale (tcp(7)).
-//   - After connect: NoDelay, KeepAlive and UserTimeout. net sets
-//     TCP_NODELAY on every TCP connection, and keepalive to 15s/15s/9 unless
-//     the Dialer's or ListenConfig's KeepAlive is negative, after Control
-//     has run, so what Control set does not last. [Listen] and [NewListener]
-//     set them on each accepted connection, and [Dialer] on each dialed one,
-//     after net is done.
+//   - After connect: NoDelay, KeepAlive and UserTimeout. After Control has
+//     run, net sets TCP_NODELAY on every TCP connection, and keepalive (to
+//     15s/15s/9, or to the Dialer's or ListenConfig's KeepAliveConfig)
+//     unless KeepAlive is negative and KeepAliveConfig.Enable is false, so
+//     what Control set does not last. [Listen] and [NewListener] set them
+//     on each accepted connection, and [Dialer] on each dialed one, after
+//     net is done.
 //
 // Control sets options of every phase (it is also useful with
 // KeepAlive: -1, which stops net from touching keepalive), and skips
@@ -86,9 +87,9 @@
 //
 // # Platforms
 //
-// The option behind each constructor, by platform ("same" is the Linux
-// option, "-" is unsupported:
-// [Supported] and every call report errors.ErrUnsupported):
+// The option behind each constructor, by platform. "same" is the Linux
+// option; "-" is unsupported, which [Supported] and every call report
+// with errors.ErrUnsupported:
 //
 //	Option            Phase          Linux              macOS, iOS          FreeBSD            NetBSD, AIX  OpenBSD      DragonFly  Solaris, illumos  Windows
 //	ReuseAddr         before bind    SO_REUSEADDR       same                same               same         same         same       same              false only [1]
@@ -113,7 +114,7 @@
 //     connection to one of them; ask for ReusePortLB to require balancing.
 //     Linux balances, and only between sockets of the same effective user.
 //  3. Doubled, and capped at net.core.rmem_max or wmem_max ([ErrClamped]).
-//  4. Not doubled; ENOBUFS above kern.ipc.maxsockbuf.
+//  4. Not doubled; on the BSDs and macOS, ENOBUFS above kern.ipc.maxsockbuf.
 //  5. Windows 10 1709 or later; older versions fail with the Winsock error.
 //
 // KeepAlive with Enable and negative Idle, Interval and Count (leave the

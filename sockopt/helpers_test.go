@@ -1,5 +1,3 @@
-//go:build unix || windows
-
 package sockopt_test
 
 import (
@@ -7,9 +5,74 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/framesock/framesock/sockopt"
 )
+
+// keepAlive3053 differs from net's 15s/15s/9 and from every kernel's
+// default, so a read-back cannot pass by chance.
+var keepAlive3053 = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// skipUnsupported skips t unless this platform supports every option.
+func skipUnsupported(t *testing.T, opts ...sockopt.Option) {
+	t.Helper()
+	for _, o := range opts {
+		if err := sockopt.Supported(o); err != nil {
+			t.Skipf("skipping: %v", err)
+		}
+	}
+}
+
+// get reads the options of c, failing t if it cannot.
+func get(t *testing.T, c syscall.Conn) sockopt.Settings {
+	t.Helper()
+	s, err := sockopt.Get(c)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	return s
+}
+
+// afterConnect holds what the options of afterConnectOpts leave on a
+// connection.
+type afterConnect struct {
+	NoDelay   bool
+	KeepAlive net.KeepAliveConfig
+}
+
+// afterConnectOpts returns NoDelay(false) and, where this platform can
+// set the timers, KeepAlive(keepAlive3053): options that net overwrites
+// on every TCP connection after Control has run. It skips t on a platform
+// without socket options.
+func afterConnectOpts(t *testing.T) ([]sockopt.Option, afterConnect) {
+	t.Helper()
+	opts := []sockopt.Option{sockopt.NoDelay(false)}
+	skipUnsupported(t, opts...)
+	want := afterConnect{NoDelay: false}
+	if ka := sockopt.KeepAlive(keepAlive3053); sockopt.Supported(ka) == nil {
+		opts = append(opts, ka)
+		want.KeepAlive = keepAlive3053
+	}
+	return opts, want
+}
+
+// checkAfterConnect compares what c holds with want, from afterConnectOpts.
+func checkAfterConnect(t *testing.T, c net.Conn, want afterConnect) {
+	t.Helper()
+	s := get(t, c.(syscall.Conn))
+	got := afterConnect{NoDelay: s.NoDelay}
+	if want.KeepAlive != (net.KeepAliveConfig{}) {
+		got.KeepAlive = s.KeepAlive
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%v: after-connect options (-want +got):\n%s", c.LocalAddr(), diff)
+	}
+}
 
 var (
 	ipv6Once sync.Once
@@ -29,14 +92,6 @@ func skipWithoutIPv6(t *testing.T) {
 	if ipv6Err != nil {
 		t.Skipf("skipping: IPv6 loopback unavailable: %v", ipv6Err)
 	}
-}
-
-// loopback returns the loopback address for a "tcp4"/"tcp6"-style network.
-func loopback(network string) string {
-	if network[len(network)-1] == '6' {
-		return "[::1]:0"
-	}
-	return "127.0.0.1:0"
 }
 
 func testContext(t *testing.T) context.Context {
@@ -77,7 +132,6 @@ func acceptOne(t *testing.T, l net.Listener) net.Conn {
 	}
 }
 
-// dialPair dials l with plain net and returns both ends.
 // listenTCP4 listens on 127.0.0.1:0 until the test ends.
 func listenTCP4(t *testing.T) net.Listener {
 	t.Helper()
@@ -89,6 +143,7 @@ func listenTCP4(t *testing.T) net.Listener {
 	return l
 }
 
+// dialPair dials l with plain net and returns both ends.
 func dialPair(t *testing.T, l net.Listener) (dialed, accepted net.Conn) {
 	t.Helper()
 	var d net.Dialer

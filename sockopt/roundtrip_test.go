@@ -137,3 +137,11 @@ func BenchmarkApply(b *testing.B) {
 		}
 	})
 }
+
+// loopback returns the loopback address for a "tcp4"/"tcp6"-style network.
+func loopback(network string) string {
+	if network[len(network)-1] == '6' {
+		return "[::1]:0"
+	}
+	return "127.0.0.1:0"
+}

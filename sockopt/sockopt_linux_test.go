@@ -2,7 +2,6 @@ package sockopt_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -115,8 +114,6 @@ func checkSettings(t *testing.T, c syscall.Conn, want sockopt.Settings) {
 }
 
 var (
-	keepAlive3053 = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
-
 	// allOpts sets every option to a value that differs from what Linux
 	// and net leave on a new socket, so a read-back cannot pass by chance.
 	allOpts = []sockopt.Option{
@@ -159,8 +156,8 @@ func wantTCP(network string, reuseAddr, reusePort bool) sockopt.Settings {
 	}
 }
 
-// Must show 1: every option set through Control or Apply reads back, on a
-// listener, an accepted conn, a dialed conn and a UDP socket.
+// Every option set through Control or Apply reads back, on a listener, an
+// accepted conn, a dialed conn and a UDP socket.
 func TestReadBack(t *testing.T) {
 	t.Parallel()
 	type sock = func(t *testing.T, network string) syscall.Conn
@@ -327,7 +324,7 @@ func sysctlInt(t *testing.T, name string) int {
 	return n
 }
 
-// Must show 1 (buffers): socket(7) says the kernel doubles SO_RCVBUF and
+// Buffers: socket(7) says the kernel doubles SO_RCVBUF and
 // SO_SNDBUF and caps them at net.core.rmem_max and wmem_max. A request
 // above the cap is applied at the cap, reported with ErrClamped naming the
 // sysctl, every other option of the call is still applied, and the
@@ -397,10 +394,11 @@ func TestBufferClamp(t *testing.T) {
 	}
 }
 
-// Must show 2: net forces TCP_NODELAY=1 and keepalive 15s/15s/9 on every
-// TCP connection after Control has run; Listen and Dialer apply the
-// options again after that.
-func TestAfterConnect(t *testing.T) {
+// Why Listen, NewListener and Dialer exist: net forces TCP_NODELAY=1 and
+// keepalive 15s/15s/9 on every TCP connection after Control has run, so
+// the same options through Control alone are undone (TestListenerAfterConnect
+// and TestDialerAfterConnect show the helpers setting them again).
+func TestNetOverwritesControl(t *testing.T) {
 	t.Parallel()
 	opts := []sockopt.Option{sockopt.NoDelay(false), sockopt.KeepAlive(keepAlive3053)}
 	type nodelayKA struct {
@@ -408,66 +406,28 @@ func TestAfterConnect(t *testing.T) {
 		KeepAlive net.KeepAliveConfig
 	}
 	netDefault := nodelayKA{NoDelay: true, KeepAlive: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 9}}
-	ours := nodelayKA{NoDelay: false, KeepAlive: keepAlive3053}
-	pick := func(s sockopt.Settings) nodelayKA { return nodelayKA{s.NoDelay, s.KeepAlive} }
-
-	t.Run("net", func(t *testing.T) {
-		t.Parallel()
-		// The baseline: the same options in plain Control are undone.
-		lc := net.ListenConfig{Control: sockopt.Control(opts...)}
-		l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	lc := net.ListenConfig{Control: sockopt.Control(opts...)}
+	l, err := lc.Listen(testContext(t), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := net.Dialer{Control: sockopt.Control(opts...)}
+	c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a := acceptOne(t, l)
+	for name, conn := range map[string]net.Conn{"dialed": c, "accepted": a} {
+		s := raw(t, conn.(syscall.Conn))
+		if diff := cmp.Diff(netDefault, nodelayKA{s.NoDelay, s.KeepAlive}); diff != "" {
+			t.Errorf("%s conn: net no longer overwrites Control's options? (-want +got):\n%s", name, diff)
 		}
-		defer l.Close()
-		d := net.Dialer{Control: sockopt.Control(opts...)}
-		c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		a := acceptOne(t, l)
-		for name, conn := range map[string]net.Conn{"dialed": c, "accepted": a} {
-			if diff := cmp.Diff(netDefault, pick(raw(t, conn.(syscall.Conn)))); diff != "" {
-				t.Errorf("%s conn: net no longer overwrites Control's options? (-want +got):\n%s", name, diff)
-			}
-		}
-	})
-	t.Run("helpers", func(t *testing.T) {
-		t.Parallel()
-		l, err := sockopt.Listen(testContext(t), "tcp4", "127.0.0.1:0", opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		c, err := sockopt.Dial(testContext(t), "tcp4", l.Addr().String(), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		a := acceptOne(t, l)
-		for name, conn := range map[string]net.Conn{"dialed": c, "accepted": a} {
-			if diff := cmp.Diff(ours, pick(raw(t, conn.(syscall.Conn)))); diff != "" {
-				t.Errorf("%s conn (-want +got):\n%s", name, diff)
-			}
-		}
-	})
-	t.Run("NewListener", func(t *testing.T) {
-		t.Parallel()
-		nl, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := sockopt.NewListener(nl, opts...)
-		defer l.Close()
-		_, a := dialPair(t, l)
-		if diff := cmp.Diff(ours, pick(raw(t, a.(syscall.Conn)))); diff != "" {
-			t.Errorf("accepted conn (-want +got):\n%s", diff)
-		}
-	})
+	}
 }
 
-// Must show 3: SO_REUSEPORT lets two listeners share a port and Linux
+// SO_REUSEPORT lets two listeners share a port and Linux
 // spreads connections across them (socket(7)); without it the second bind
 // fails with EADDRINUSE.
 func TestReusePort(t *testing.T) {
@@ -569,7 +529,7 @@ func timeWait(t *testing.T, port int) bool {
 	return false
 }
 
-// Must show 3: SO_REUSEADDR lets a listener rebind a port whose last
+// SO_REUSEADDR lets a listener rebind a port whose last
 // connection sits in TIME_WAIT (socket(7), tcp(7)); without it bind fails.
 func TestReuseAddrTimeWait(t *testing.T) {
 	t.Parallel()
@@ -620,7 +580,7 @@ func TestReuseAddrTimeWait(t *testing.T) {
 	l3.Close()
 }
 
-// Must show 4: IPV6_V6ONLY (ipv6(7)) decides whether a tcp6 listener on
+// IPV6_V6ONLY (ipv6(7)) decides whether a tcp6 listener on
 // [::] accepts an IPv4 client.
 func TestV6Only(t *testing.T) {
 	t.Parallel()
@@ -669,132 +629,6 @@ func TestV6Only(t *testing.T) {
 	}
 }
 
-// Must show 4: a before-bind option given to Apply on a bound socket is an
-// error naming the option, never a silent success (after bind Linux
-// accepts SO_REUSEPORT with no effect and rejects IPV6_V6ONLY).
-func TestApplyTooLate(t *testing.T) {
-	t.Parallel()
-	l := listenTCP4(t)
-	c, _ := dialPair(t, l)
-	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { u.Close() })
-	// As *os.File the sockets are not net's types, so the phase is read
-	// from the kernel: getsockname's port, or SO_ACCEPTCONN for AF_UNIX.
-	lf, err := l.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lf.Close() })
-	ul, err := net.Listen("unix", t.TempDir()+"/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ul.Close() })
-	uf, err := ul.(*net.UnixListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { uf.Close() })
-	socks := map[string]syscall.Conn{
-		"listener": l.(syscall.Conn), "dialed": c.(syscall.Conn), "udp": u.(syscall.Conn),
-		"listener file": lf, "unix listener file": uf,
-	}
-	for _, opt := range []sockopt.Option{sockopt.ReuseAddr(true), sockopt.ReusePort(true), sockopt.ReusePortLB(false)} {
-		for name, s := range socks {
-			t.Run(name+"/"+opt.String(), func(t *testing.T) {
-				t.Parallel()
-				before := raw(t, s)
-				// NoDelay in front: nothing may be half-applied.
-				err := sockopt.Apply(s, sockopt.ReadBuffer(8192), opt)
-				if !errors.Is(err, sockopt.ErrTooLate) {
-					t.Fatalf("Apply(%v) on a bound socket = %v, want ErrTooLate", opt, err)
-				}
-				if !strings.Contains(err.Error(), opt.String()) {
-					t.Errorf("error %q does not name %v", err, opt)
-				}
-				if diff := cmp.Diff(before, raw(t, s)); diff != "" {
-					t.Errorf("socket changed by a failed Apply (-before +after):\n%s", diff)
-				}
-			})
-		}
-	}
-	t.Run("V6Only", func(t *testing.T) {
-		t.Parallel()
-		skipWithoutIPv6(t)
-		l6, err := net.Listen("tcp6", "[::1]:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l6.Close()
-		err = sockopt.Apply(l6.(syscall.Conn), sockopt.V6Only(false))
-		if !errors.Is(err, sockopt.ErrTooLate) || !strings.Contains(err.Error(), "V6Only(false)") {
-			t.Fatalf("Apply(V6Only(false)) on a bound tcp6 listener = %v, want ErrTooLate naming V6Only(false)", err)
-		}
-		// The package prefix is said once, before the option's name.
-		if want := "sockopt: V6Only(false): option takes effect only before bind"; !strings.HasSuffix(err.Error(), want) {
-			t.Errorf("error text %q, want it to end in %q", err, want)
-		}
-		var oe *net.OpError
-		if !errors.As(err, &oe) || oe.Op != "set" {
-			t.Errorf("error %v is not a *net.OpError with Op \"set\"", err)
-		}
-	})
-}
-
-// Must show 5: bad values fail before any system call, naming the option
-// and the range, and nothing is half-applied.
-func TestValidationBeforeSyscall(t *testing.T) {
-	t.Parallel()
-	bad := []struct {
-		name   string
-		opt    sockopt.Option
-		range_ string
-	}{
-		{"negative read buffer", sockopt.ReadBuffer(-1), "1..2147483647"},
-		{"zero write buffer", sockopt.WriteBuffer(0), "1..2147483647"},
-		{"idle zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 0, Interval: -1, Count: -1}), "idle 0s outside 1s..9h6m7s"},
-		{"idle above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: 32768 * time.Second, Interval: -1, Count: -1}), "idle 9h6m8s outside 1s..9h6m7s"},
-		{"interval zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: 0, Count: -1}), "interval 0s outside 1s..9h6m7s"},
-		{"interval above 32767s", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: 10 * time.Hour, Count: -1}), "interval 10h0m0s outside 1s..9h6m7s"},
-		{"count zero", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: 0}), "count 0 outside 1..127"},
-		{"count above 127", sockopt.KeepAlive(net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: 128}), "count 128 outside 1..127"},
-		{"linger above 32767s", sockopt.Linger(32768 * time.Second), "9h6m7s"},
-		{"negative user timeout", sockopt.UserTimeout(-time.Second), "0.."},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l := listenTCP4(t)
-			c, _ := dialPair(t, l)
-			sc := c.(syscall.Conn)
-			before := raw(t, sc)
-			// Valid options around the bad one must not be applied either.
-			err := sockopt.Apply(sc, sockopt.NoDelay(false), tt.opt, sockopt.KeepAlive(keepAlive3053))
-			if !errors.Is(err, sockopt.ErrRange) {
-				t.Fatalf("Apply(%v) = %v, want ErrRange", tt.opt, err)
-			}
-			for _, want := range []string{tt.opt.String(), tt.range_} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not contain %q", err, want)
-				}
-			}
-			if diff := cmp.Diff(before, raw(t, sc)); diff != "" {
-				t.Errorf("socket changed by a rejected Apply (-before +after):\n%s", diff)
-			}
-			if err := sockopt.Supported(tt.opt); !errors.Is(err, sockopt.ErrRange) {
-				t.Errorf("Supported(%v) = %v, want ErrRange", tt.opt, err)
-			}
-			// Listen refuses before creating a socket.
-			if _, err := sockopt.Listen(testContext(t), "tcp4", "127.0.0.1:0", tt.opt); !errors.Is(err, sockopt.ErrRange) {
-				t.Errorf("Listen with %v = %v, want ErrRange", tt.opt, err)
-			}
-		})
-	}
-}
-
 // KeepAlive: negative fields leave the kernel's value, durations round up
 // to seconds, and Enable false clears SO_KEEPALIVE only (zero fields are
 // refused: TestValidationBeforeSyscall).
@@ -829,7 +663,7 @@ func TestKeepAliveSemantics(t *testing.T) {
 	}
 }
 
-// Must show 6: errors keep the errno and name the option. IPV6_V6ONLY on a
+// Errors keep the errno and name the option. IPV6_V6ONLY on a
 // bound socket fails with EINVAL (ipv6(7)); Control does not check the
 // phase (it runs before bind), so calling its function on a bound
 // listener reaches the kernel.
@@ -862,7 +696,7 @@ func TestErrnoKept(t *testing.T) {
 	}
 }
 
-// Must show 6: the Control function is stateless and idempotent, as net
+// The Control function is stateless and idempotent, as net
 // needs when an MPTCP listen fails and falls back to TCP, calling Control
 // a second time on a new socket.
 func TestControlIdempotent(t *testing.T) {
@@ -968,37 +802,6 @@ func protocol(t *testing.T, c syscall.Conn) int {
 	return proto
 }
 
-// Apply on a closed connection reports net.ErrClosed, not a zero result.
-func TestClosed(t *testing.T) {
-	t.Parallel()
-	l := listenTCP4(t)
-	c, _ := dialPair(t, l)
-	c.Close()
-	if err := sockopt.Apply(c.(syscall.Conn), sockopt.NoDelay(false)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Apply on closed conn = %v, want net.ErrClosed", err)
-	}
-	if _, err := sockopt.Get(c.(syscall.Conn)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Get on closed conn = %v, want net.ErrClosed", err)
-	}
-}
-
-// Apply refuses a TCP option on a UDP socket (V6Only on an unbound IPv4
-// socket is in TestRealFamily; on a bound one it is ErrTooLate first).
-func TestApplyNotApplicable(t *testing.T) {
-	t.Parallel()
-	u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	for _, opt := range []sockopt.Option{sockopt.NoDelay(true), sockopt.KeepAlive(keepAlive3053), sockopt.UserTimeout(time.Second)} {
-		err := sockopt.Apply(u.(syscall.Conn), opt)
-		if !errors.Is(err, sockopt.ErrNotApplicable) || !strings.Contains(err.Error(), opt.String()) {
-			t.Errorf("Apply(%v) on udp4 = %v, want ErrNotApplicable naming the option", opt, err)
-		}
-	}
-}
-
 // unboundSocket returns a fresh, unbound socket as an *os.File.
 func unboundSocket(t *testing.T, family, typ int) *os.File {
 	t.Helper()
@@ -1063,52 +866,6 @@ func TestRealFamily(t *testing.T) {
 	})
 }
 
-// Dialer runs the caller's Control or ControlContext first, then the
-// options.
-func TestDialerComposes(t *testing.T) {
-	t.Parallel()
-	l := listenTCP4(t)
-	// The caller's function sets both buffers; the options then override
-	// SO_RCVBUF only. SO_SNDBUF shows the caller's function ran, SO_RCVBUF
-	// that the options ran after it.
-	mine := func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		c.Control(func(fd uintptr) {
-			serr = errors.Join(
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 8192),
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096))
-		})
-		return serr
-	}
-	tests := []struct {
-		name string
-		d    net.Dialer
-	}{
-		{"Control", net.Dialer{Control: mine}},
-		{"ControlContext", net.Dialer{ControlContext: func(_ context.Context, network, address string, c syscall.RawConn) error {
-			return mine(network, address, c)
-		}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			d := sockopt.Dialer{Dialer: tt.d, Options: []sockopt.Option{
-				sockopt.ReadBuffer(65536), sockopt.NoDelay(false),
-			}}
-			c, err := d.DialContext(testContext(t), "tcp4", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			got := raw(t, c.(syscall.Conn))
-			if got.ReadBuffer != 2*65536 || got.WriteBuffer != 2*8192 || got.NoDelay {
-				t.Errorf("ReadBuffer=%d WriteBuffer=%d NoDelay=%t, want %d, %d, false",
-					got.ReadBuffer, got.WriteBuffer, got.NoDelay, 2*65536, 2*8192)
-			}
-		})
-	}
-}
-
 // On an AF_UNIX stream socket the TCP options do not apply: Control skips
 // them and Apply refuses them, while socket-level options still work.
 func TestUnixSocket(t *testing.T) {
@@ -1130,42 +887,6 @@ func TestUnixSocket(t *testing.T) {
 	}
 	if err := sockopt.Apply(f, sockopt.NoDelay(true)); !errors.Is(err, sockopt.ErrNotApplicable) {
 		t.Errorf("Apply(NoDelay) on AF_UNIX = %v, want ErrNotApplicable", err)
-	}
-}
-
-// netConnWrapper hides SyscallConn the way *tls.Conn does, and exposes the
-// wrapped conn through NetConn.
-type netConnWrapper struct{ net.Conn }
-
-func (w netConnWrapper) NetConn() net.Conn { return w.Conn }
-
-type wrappingListener struct{ net.Listener }
-
-func (l wrappingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return netConnWrapper{c}, nil
-}
-
-// NewListener reaches the socket of a wrapped conn through NetConn, so it
-// works over tls.NewListener.
-func TestNewListenerUnwrapsNetConn(t *testing.T) {
-	t.Parallel()
-	nl, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := sockopt.NewListener(wrappingListener{nl}, sockopt.NoDelay(false))
-	t.Cleanup(func() { l.Close() })
-	_, a := dialPair(t, l)
-	w, ok := a.(netConnWrapper)
-	if !ok {
-		t.Fatalf("Accept returned %T, want the wrapper itself", a)
-	}
-	if raw(t, w.Conn.(syscall.Conn)).NoDelay {
-		t.Error("TCP_NODELAY still 1 on the wrapped conn")
 	}
 }
 

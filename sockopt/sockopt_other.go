@@ -11,6 +11,6 @@ func sysInfo(uintptr) (sockInfo, error) { return sockInfo{}, errUnsupported() }
 
 func sysListening(uintptr) (bool, error) { return false, errUnsupported() }
 
-func sysSet(uintptr, sockInfo, option) error { return errUnsupported() }
+func sysSet(uintptr, option) error { return errUnsupported() }
 
 func sysGet(uintptr, sockInfo) (Settings, error) { return Settings{}, errUnsupported() }

@@ -1,56 +1,73 @@
-//go:build unix
+//go:build unix || windows
 
 package sockopt
 
 import (
 	"errors"
 	"fmt"
-	"os"
+	"net"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// The Unix half shared by Linux and the other Unix systems. What differs
-// between them is the option numbers, kept in a sysConsts value per OS
-// (sockopt_linux.go, sockopt_darwin.go, ...), and how a buffer request
-// maps to what the kernel reports (bufferClamp and bufferHint, in
-// sockopt_linux.go and sockopt_unix.go).
+// The system-call half of the package on Unix and Windows, which make the
+// same calls in the same order. The option numbers every one of them has
+// come from syscall, as in net; what differs is in the platform files: the
+// other option numbers (a sysConsts table per OS in consts_*.go, and
+// soAcceptConn), the handle behind setInt and getInt, how a socket
+// describes itself (sysInfo), struct linger and whether a datagram socket
+// has one (datagramLinger), what the kernel does with a buffer size
+// (bufferClamp and bufferHint), and which TCP options a socket may lack
+// (tcpOptionMissing).
 
-// sysConsts holds the option numbers of one OS; -1 marks an option the
-// OS (or x/sys for it) does not have.
+// sysConsts holds the option numbers of one OS. A zero number marks an
+// option the OS (or x/sys for it) does not have: no option this package
+// sets is numbered zero on any platform.
 type sysConsts struct {
-	reusePort   int // SO_REUSEPORT
-	reusePortLB int // SO_REUSEPORT_LB on FreeBSD; SO_REUSEPORT on Linux, which balances
-	linger      int // SO_LINGER, or SO_LINGER_SEC on macOS where SO_LINGER counts ticks
-	keepIdle    int // TCP_KEEPIDLE, or TCP_KEEPALIVE on macOS
-	keepIntvl   int // TCP_KEEPINTVL
-	keepCnt     int // TCP_KEEPCNT
-	userTimeout int // TCP_USER_TIMEOUT
-	v6OnlyOff   bool
+	reusePort        int             // SO_REUSEPORT
+	reusePortLB      int             // SO_REUSEPORT_LB on FreeBSD; SO_REUSEPORT on Linux, which balances
+	exclusiveAddrUse int             // SO_EXCLUSIVEADDRUSE, Windows only
+	linger           int             // SO_LINGER, or SO_LINGER_SEC on macOS where SO_LINGER counts ticks
+	keepAlive        keepAliveTimers // TCP_KEEPIDLE (TCP_KEEPALIVE on macOS), TCP_KEEPINTVL, TCP_KEEPCNT
+	userTimeout      int             // TCP_USER_TIMEOUT, Linux only
+	v6OnlyOff        bool            // IPV6_V6ONLY can be cleared
+
+	// reuseAddrTakesOver is true where SO_REUSEADDR lets a socket take
+	// over a port another socket has bound (Windows), so that only
+	// ReuseAddr(false) is offered.
+	reuseAddrTakesOver bool
 }
+
+// keepAliveTimers are the IPPROTO_TCP option numbers of the keepalive idle
+// time, interval and count; zero where the OS cannot set one per socket.
+type keepAliveTimers struct{ idle, intvl, cnt int }
 
 func sysSupported(o option) error {
 	c := &consts
 	ok := true
 	switch o.kind {
+	case kindReuseAddr:
+		if o.on && c.reuseAddrTakesOver {
+			return fmt.Errorf("%w (SO_REUSEADDR on Windows lets other sockets take the port)", errUnsupported())
+		}
 	case kindReusePort:
-		ok = c.reusePort >= 0
+		ok = c.reusePort != 0
 	case kindReusePortLB:
-		ok = c.reusePortLB >= 0
-	case kindUserTimeout:
-		ok = c.userTimeout >= 0
+		ok = c.reusePortLB != 0
 	case kindExclusiveAddrUse:
-		ok = false
+		ok = c.exclusiveAddrUse != 0
+	case kindUserTimeout:
+		ok = c.userTimeout != 0
 	case kindV6Only:
 		ok = o.on || c.v6OnlyOff
 	case kindKeepAlive:
 		// Only the timers the config actually sets need a knob: OpenBSD
 		// can enable keepalive but has no per-socket timers.
 		if o.ka.Enable {
-			ok = (o.ka.Idle < 0 || c.keepIdle >= 0) &&
-				(o.ka.Interval < 0 || c.keepIntvl >= 0) &&
-				(o.ka.Count < 0 || c.keepCnt >= 0)
+			t := c.keepAlive
+			ok = (o.ka.Idle < 0 || t.idle != 0) &&
+				(o.ka.Interval < 0 || t.intvl != 0) &&
+				(o.ka.Count < 0 || t.cnt != 0)
 		}
 	}
 	if !ok {
@@ -59,39 +76,44 @@ func sysSupported(o option) error {
 	return nil
 }
 
-func sysInfo(fd uintptr) (sockInfo, error) {
-	var si sockInfo
-	typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
-	if err != nil {
-		return si, os.NewSyscallError("getsockopt", err)
-	}
-	// SOCK_STREAM covers TCP and MPTCP (IPPROTO_MPTCP, which takes the
-	// same SOL_TCP options on Linux); the protocol is not needed.
-	si.stream = typ == unix.SOCK_STREAM
-	// getsockname reports the real family even before bind (with port 0),
-	// which is the only trustworthy source: a "tcp" listen on "0.0.0.0"
-	// may get an AF_INET6 socket, and the address string says otherwise.
-	sa, err := unix.Getsockname(int(fd))
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		si.family, si.port = 4, sa.Port
-	case *unix.SockaddrInet6:
-		si.family, si.port = 6, sa.Port
-	default:
-		if err != nil && err != unix.EAFNOSUPPORT {
-			return si, os.NewSyscallError("getsockname", err)
+// setOption sets o, which sysSupported has accepted, on the socket fd.
+func setOption(fd uintptr, o option) error {
+	c := &consts
+	switch o.kind {
+	case kindReuseAddr:
+		return setBool(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, o.on)
+	case kindReusePort:
+		return setBool(fd, syscall.SOL_SOCKET, c.reusePort, o.on)
+	case kindReusePortLB:
+		return setBool(fd, syscall.SOL_SOCKET, c.reusePortLB, o.on)
+	case kindExclusiveAddrUse:
+		return setBool(fd, syscall.SOL_SOCKET, c.exclusiveAddrUse, o.on)
+	case kindNoDelay:
+		return setBool(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, o.on)
+	case kindKeepAlive:
+		return setKeepAlive(fd, c.keepAlive, o.ka)
+	case kindReadBuffer, kindWriteBuffer:
+		name := syscall.SO_RCVBUF
+		if o.kind == kindWriteBuffer {
+			name = syscall.SO_SNDBUF
 		}
+		if err := setInt(fd, syscall.SOL_SOCKET, name, o.n); err != nil {
+			return bufferHint(o.kind, err)
+		}
+		got, err := getInt(fd, syscall.SOL_SOCKET, name)
+		if err != nil {
+			return err
+		}
+		return bufferClamp(o.kind, o.n, got)
+	case kindLinger:
+		on, secs := lingerSecs(o.d)
+		return setLinger(fd, on, secs)
+	case kindV6Only:
+		return setBool(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, o.on)
+	case kindUserTimeout:
+		return setInt(fd, syscall.IPPROTO_TCP, c.userTimeout, userTimeoutMillis(o.d))
 	}
-	return si, nil
-}
-
-func sysListening(fd uintptr) (bool, error) {
-	acc, err := getInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-	return acc != 0, err
-}
-
-func setInt(fd uintptr, level, name, v int) error {
-	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(int(fd), level, name, v))
+	return errUnsupported()
 }
 
 func setBool(fd uintptr, level, name int, on bool) error {
@@ -102,124 +124,131 @@ func setBool(fd uintptr, level, name int, on bool) error {
 	return setInt(fd, level, name, v)
 }
 
-func getInt(fd uintptr, level, name int) (int, error) {
-	v, err := unix.GetsockoptInt(int(fd), level, name)
-	return v, os.NewSyscallError("getsockopt", err)
-}
-
-func sysSet(fd uintptr, si sockInfo, o option) error {
-	err := sysSetOption(fd, o)
-	// Linux's MPTCP sockets implement only some TCP-level options and
-	// answer ENOPROTOOPT or EOPNOTSUPP for the others (TCP_USER_TIMEOUT on
-	// Linux 6.18, for one). Say so, keeping the errno: the caller can
-	// match errors.ErrUnsupported, and the same option works on TCP.
-	if o.tcpOnly() && (errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.EOPNOTSUPP)) && isMPTCP(fd) {
-		return fmt.Errorf("%w on MPTCP sockets: %w", errors.ErrUnsupported, err)
+// setKeepAlive sets SO_KEEPALIVE and, when ka.Enable is true, each timer
+// that ka does not leave alone (negative). validate has already refused
+// zero and out-of-range values, and a timer the OS lacks.
+func setKeepAlive(fd uintptr, t keepAliveTimers, ka net.KeepAliveConfig) error {
+	if err := setBool(fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, ka.Enable); err != nil || !ka.Enable {
+		return err
 	}
-	return err
-}
-
-func sysSetOption(fd uintptr, o option) error {
-	c := &consts
-	switch o.kind {
-	case kindReuseAddr:
-		return setBool(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, o.on)
-	case kindReusePort:
-		return setBool(fd, unix.SOL_SOCKET, c.reusePort, o.on)
-	case kindReusePortLB:
-		return setBool(fd, unix.SOL_SOCKET, c.reusePortLB, o.on)
-	case kindNoDelay:
-		return setBool(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, o.on)
-	case kindKeepAlive:
-		c := &consts
-		return setKeepAlive(fd, keepAliveNames{unix.SOL_SOCKET, unix.SO_KEEPALIVE, unix.IPPROTO_TCP,
-			c.keepIdle, c.keepIntvl, c.keepCnt}, o.ka)
-	case kindReadBuffer, kindWriteBuffer:
-		name := unix.SO_RCVBUF
-		if o.kind == kindWriteBuffer {
-			name = unix.SO_SNDBUF
+	for _, o := range [...]struct{ name, v int }{
+		{t.idle, keepAliveSecs(ka.Idle)},
+		{t.intvl, keepAliveSecs(ka.Interval)},
+		{t.cnt, ka.Count},
+	} {
+		if o.v < 0 {
+			continue
 		}
-		if err := setInt(fd, unix.SOL_SOCKET, name, o.n); err != nil {
-			return bufferHint(o.kind, err)
-		}
-		got, err := getInt(fd, unix.SOL_SOCKET, name)
-		if err != nil {
+		if err := setInt(fd, syscall.IPPROTO_TCP, o.name, o.v); err != nil {
 			return err
 		}
-		return bufferClamp(o.kind, o.n, got)
-	case kindLinger:
-		on, secs := lingerSecs(o.d)
-		l := unix.Linger{Linger: int32(secs)}
-		if on {
-			l.Onoff = 1
-		}
-		return os.NewSyscallError("setsockopt", unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, c.linger, &l))
-	case kindV6Only:
-		return setBool(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, o.on)
-	case kindUserTimeout:
-		return setInt(fd, unix.IPPROTO_TCP, c.userTimeout, userTimeoutMillis(o.d))
 	}
-	return errUnsupported()
+	return nil
+}
+
+// sysListening reports whether the socket listens (SO_ACCEPTCONN), for
+// the sockets whose local port cannot tell (see set).
+func sysListening(fd uintptr) (bool, error) {
+	acc, err := getInt(fd, syscall.SOL_SOCKET, soAcceptConn)
+	return acc != 0, err
 }
 
 func sysGet(fd uintptr, si sockInfo) (Settings, error) {
 	c := &consts
+	r := optReader{fd: fd}
 	var s Settings
-	var errs errList
-	getBool := func(dst *bool, level, name int) {
-		if name < 0 {
-			return
-		}
-		v, err := getInt(fd, level, name)
-		errs.add(err)
-		*dst = v != 0
-	}
-	// An MPTCP socket answers EOPNOTSUPP for the TCP options it does not
-	// implement (TCP_USER_TIMEOUT on Linux 6.18, for one); those fields
-	// stay zero rather than failing the whole read.
-	mptcp := si.stream && isMPTCP(fd)
-	getTCP := func(name int) int {
-		v, err := getInt(fd, unix.IPPROTO_TCP, name)
-		if mptcp && errors.Is(err, unix.EOPNOTSUPP) {
-			return 0
-		}
-		errs.add(err)
-		return v
-	}
-	getSecs := func(dst *time.Duration, name int, unit time.Duration) {
-		if name >= 0 {
-			*dst = time.Duration(getTCP(name)) * unit
-		}
-	}
-	getBool(&s.ReuseAddr, unix.SOL_SOCKET, unix.SO_REUSEADDR)
-	getBool(&s.ReusePort, unix.SOL_SOCKET, c.reusePort)
-	getBool(&s.ReusePortLB, unix.SOL_SOCKET, c.reusePortLB)
-	var err error
-	s.ReadBuffer, err = getInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-	errs.add(err)
-	s.WriteBuffer, err = getInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
-	errs.add(err)
-	l, err := unix.GetsockoptLinger(int(fd), unix.SOL_SOCKET, c.linger)
-	errs.add(os.NewSyscallError("getsockopt", err))
-	if l != nil {
-		if l.Onoff != 0 {
-			s.Linger = time.Duration(l.Linger) * time.Second
-		} else {
+	s.ReuseAddr = r.bool(syscall.SOL_SOCKET, syscall.SO_REUSEADDR)
+	s.ReusePort = r.bool(syscall.SOL_SOCKET, c.reusePort)
+	s.ReusePortLB = r.bool(syscall.SOL_SOCKET, c.reusePortLB)
+	s.ExclusiveAddrUse = r.bool(syscall.SOL_SOCKET, c.exclusiveAddrUse)
+	s.ReadBuffer = r.int(syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+	s.WriteBuffer = r.int(syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+	if si.stream || datagramLinger {
+		on, secs, err := getLinger(fd)
+		switch {
+		case err != nil:
+			r.add(err)
+		case on:
+			s.Linger = time.Duration(secs) * time.Second
+		default:
 			s.Linger = -1
 		}
 	}
 	if si.family == 6 {
-		getBool(&s.V6Only, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		s.V6Only = r.bool(syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY)
 	}
 	if si.stream && si.family != 0 {
-		s.NoDelay = getTCP(unix.TCP_NODELAY) != 0
-		getBool(&s.KeepAlive.Enable, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
-		getSecs(&s.KeepAlive.Idle, c.keepIdle, time.Second)
-		getSecs(&s.KeepAlive.Interval, c.keepIntvl, time.Second)
-		if c.keepCnt >= 0 {
-			s.KeepAlive.Count = getTCP(c.keepCnt)
-		}
-		getSecs(&s.UserTimeout, c.userTimeout, time.Millisecond)
+		s.NoDelay = r.tcp(syscall.TCP_NODELAY) != 0
+		s.KeepAlive.Enable = r.bool(syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+		s.KeepAlive.Idle = time.Duration(r.tcp(c.keepAlive.idle)) * time.Second
+		s.KeepAlive.Interval = time.Duration(r.tcp(c.keepAlive.intvl)) * time.Second
+		s.KeepAlive.Count = r.tcp(c.keepAlive.cnt)
+		s.UserTimeout = time.Duration(r.tcp(c.userTimeout)) * time.Millisecond
 	}
-	return s, errs.join()
+	return s, errors.Join(r.errs...)
+}
+
+// optReader reads the options of one socket, keeping every error so that
+// one option that cannot be read does not hide the others. An option the
+// OS lacks (numbered zero) reads as zero.
+type optReader struct {
+	fd   uintptr
+	errs []error
+}
+
+func (r *optReader) add(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
+func (r *optReader) int(level, name int) int {
+	if name == 0 {
+		return 0
+	}
+	v, err := getInt(r.fd, level, name)
+	r.add(err)
+	return v
+}
+
+func (r *optReader) bool(level, name int) bool { return r.int(level, name) != 0 }
+
+// tcp reads an IPPROTO_TCP option, which reads as zero where this socket
+// does not implement it (see tcpOptionMissing) rather than failing Get.
+func (r *optReader) tcp(name int) int {
+	if name == 0 {
+		return 0
+	}
+	v, err := getInt(r.fd, syscall.IPPROTO_TCP, name)
+	if err != nil && tcpOptionMissing(r.fd, err) {
+		return 0
+	}
+	r.add(err)
+	return v
+}
+
+// The conversions below turn a validated value into the kernel's units.
+
+// keepAliveSecs converts a validated keepalive duration to the kernel's
+// whole seconds, rounding up as net does; a negative one (leave unchanged)
+// gives -1.
+func keepAliveSecs(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// lingerSecs returns the SO_LINGER onoff and seconds for a Linger option.
+func lingerSecs(d time.Duration) (on bool, secs int) {
+	if d < 0 {
+		return false, 0
+	}
+	return true, int((d + time.Second - 1) / time.Second)
+}
+
+// userTimeoutMillis converts a UserTimeout to whole milliseconds, rounding
+// up.
+func userTimeoutMillis(d time.Duration) int {
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }

@@ -3,7 +3,6 @@ package sockopt_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"github.com/framesock/framesock/sockopt"
 )
 
-// Portable tests: option values, validation, capability table, Chain and
-// the Listener's error path. They run on every GOOS that can run tests.
+// Portable tests: option values, validation, the capability table and
+// Chain. They run on every GOOS that can run tests.
 
 func TestOptionStringAndPhase(t *testing.T) {
 	t.Parallel()
@@ -91,7 +90,7 @@ var capabilityOpts = map[string]sockopt.Option{
 	"ExclusiveAddrUse(true)": sockopt.ExclusiveAddrUse(true),
 }
 
-// Must show 6 and 7: Supported is truthful per platform, and an
+// Supported is truthful per platform, and an
 // unsupported option matches errors.ErrUnsupported, names the option and
 // the GOOS. On js, wasip1 and plan9 every option is unsupported.
 func TestSupported(t *testing.T) {
@@ -132,7 +131,7 @@ func TestSupported(t *testing.T) {
 	}
 }
 
-// Must show 5: the ranges, checked without a socket. Supported reports a
+// The ranges, checked without a socket. Supported reports a
 // bad value with ErrRange on every platform, before platform support.
 func TestValidate(t *testing.T) {
 	t.Parallel()
@@ -243,76 +242,6 @@ func TestChain(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, calls); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// pipeListener hands out one end of a net.Pipe per Accept: a net.Conn
-// without SyscallConn.
-type pipeListener struct {
-	conns chan net.Conn
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	c, ok := <-l.conns
-	if !ok {
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-func (l *pipeListener) Close() error   { return nil }
-func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{} }
-
-// NewListener closes a connection whose after-connect options cannot be
-// set and returns the error; other options are not its business.
-func TestNewListenerAcceptError(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		opts    []sockopt.Option
-		wantErr error
-	}{
-		{"after-connect option on a conn without fd", []sockopt.Option{sockopt.NoDelay(true)}, sockopt.ErrNotApplicable},
-		{"only before-bind options", []sockopt.Option{sockopt.ReuseAddr(true), sockopt.ReadBuffer(-1)}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			server, client := net.Pipe()
-			defer client.Close()
-			pl := &pipeListener{conns: make(chan net.Conn, 1)}
-			pl.conns <- server
-			close(pl.conns)
-			l := sockopt.NewListener(pl, tt.opts...)
-			c, err := l.Accept()
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Accept() = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantErr == nil {
-				if c != server {
-					t.Fatalf("Accept() returned %v, want the pipe", c)
-				}
-				c.Close()
-				return
-			}
-			if c != nil {
-				t.Errorf("Accept() returned a conn with error %v", err)
-			}
-			// A per-connection failure must not stop accept loops that
-			// test Temporary, as net/http.Server does. (An anonymous
-			// interface: net.Error.Temporary is deprecated for callers.)
-			var ne interface {
-				net.Error
-				Temporary() bool
-			}
-			if !errors.As(err, &ne) || !ne.Temporary() || ne.Timeout() {
-				t.Errorf("Accept() error %v: want a net.Error with Temporary() true", err)
-			}
-			// The rejected conn was closed: the peer sees EOF at once.
-			client.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-				t.Errorf("peer read = %v, want EOF from the closed conn", err)
 			}
 		})
 	}

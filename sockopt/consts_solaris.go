@@ -7,12 +7,6 @@ import "golang.org/x/sys/unix"
 // with Interval and Count tied together) and illumos, so only
 // SO_KEEPALIVE itself is offered.
 var consts = sysConsts{
-	reusePort:   -1,
-	reusePortLB: -1,
-	linger:      unix.SO_LINGER,
-	keepIdle:    -1,
-	keepIntvl:   -1,
-	keepCnt:     -1,
-	userTimeout: -1,
-	v6OnlyOff:   true,
+	linger:    unix.SO_LINGER,
+	v6OnlyOff: true,
 }

@@ -9,9 +9,6 @@ var consts = sysConsts{
 	reusePort:   unix.SO_REUSEPORT,
 	reusePortLB: unix.SO_REUSEPORT_LB,
 	linger:      unix.SO_LINGER,
-	keepIdle:    unix.TCP_KEEPIDLE,
-	keepIntvl:   unix.TCP_KEEPINTVL,
-	keepCnt:     unix.TCP_KEEPCNT,
-	userTimeout: -1,
+	keepAlive:   keepAliveTimers{unix.TCP_KEEPIDLE, unix.TCP_KEEPINTVL, unix.TCP_KEEPCNT},
 	v6OnlyOff:   true,
 }

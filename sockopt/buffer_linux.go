@@ -1,24 +1,6 @@
 package sockopt
 
-import (
-	"fmt"
-
-	"golang.org/x/sys/unix"
-)
-
-// Linux: every option of the package, SO_REUSEPORT balancing connections
-// across the sockets that share a port (socket(7)), and TCP_USER_TIMEOUT
-// (tcp(7)).
-var consts = sysConsts{
-	reusePort:   unix.SO_REUSEPORT,
-	reusePortLB: unix.SO_REUSEPORT,
-	linger:      unix.SO_LINGER,
-	keepIdle:    unix.TCP_KEEPIDLE,
-	keepIntvl:   unix.TCP_KEEPINTVL,
-	keepCnt:     unix.TCP_KEEPCNT,
-	userTimeout: unix.TCP_USER_TIMEOUT,
-	v6OnlyOff:   true,
-}
+import "fmt"
 
 // bufferClamp reports a buffer request the kernel shrank. socket(7):
 // "The kernel doubles this value (to allow space for bookkeeping overhead)
@@ -43,10 +25,3 @@ func bufferSysctl(k kind) string {
 
 // bufferHint adds nothing on Linux: setsockopt never fails for size.
 func bufferHint(_ kind, err error) error { return err }
-
-// isMPTCP reports whether the socket is IPPROTO_MPTCP, which net uses for
-// listeners by default since Go 1.24 (SO_PROTOCOL, socket(7)).
-func isMPTCP(fd uintptr) bool {
-	p, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL)
-	return err == nil && p == unix.IPPROTO_MPTCP
-}

@@ -8,12 +8,8 @@ import "golang.org/x/sys/unix"
 // TCP_KEEPALIVE. SO_REUSEPORT lets sockets share a port but gives every
 // connection to one of them, so ReusePortLB is unsupported.
 var consts = sysConsts{
-	reusePort:   unix.SO_REUSEPORT,
-	reusePortLB: -1,
-	linger:      unix.SO_LINGER_SEC,
-	keepIdle:    unix.TCP_KEEPALIVE,
-	keepIntvl:   unix.TCP_KEEPINTVL,
-	keepCnt:     unix.TCP_KEEPCNT,
-	userTimeout: -1,
-	v6OnlyOff:   true,
+	reusePort: unix.SO_REUSEPORT,
+	linger:    unix.SO_LINGER_SEC,
+	keepAlive: keepAliveTimers{unix.TCP_KEEPALIVE, unix.TCP_KEEPINTVL, unix.TCP_KEEPCNT},
+	v6OnlyOff: true,
 }
