@@ -1,0 +1,13 @@
+package faultnet_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain checks that no test leaves a goroutine behind: the package
+// starts none, so a leak would be a connection's or a test's.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
