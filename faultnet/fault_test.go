@@ -483,3 +483,30 @@ func TestInvalidOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestFragmentAfterTimeout: a write cut short by its deadline ends its
+// last piece there, so the next write's bytes start a piece of their own.
+func TestFragmentAfterTimeout(t *testing.T) {
+	t.Parallel()
+	a, b := faultnet.Pipe(faultnet.Fragment(10), faultnet.Buffer(6))
+	defer a.Close()
+	defer b.Close()
+	a.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	if n, err := a.Write([]byte("abcdefgh")); n != 6 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write = %d, %v; want 6 bytes, then the deadline", n, err)
+	}
+	a.SetWriteDeadline(time.Time{})
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(b, buf); err != nil || string(buf) != "ab" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	write(t, a, []byte("xy"))
+	a.Close()
+	sizes, got, err := readAll(t, b, 64)
+	if string(got) != "cdefxy" || err != io.EOF {
+		t.Fatalf("read %q, %v; want \"cdefxy\", io.EOF", got, err)
+	}
+	if diff := cmp.Diff([]int{4, 2}, sizes); diff != "" {
+		t.Errorf("read sizes (-want +got):\n%s", diff)
+	}
+}

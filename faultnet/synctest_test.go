@@ -232,3 +232,32 @@ func TestWrapTiming(t *testing.T) {
 		}
 	})
 }
+
+// TestStallReleaseBySend: a value sent on the release channel, received
+// by a Read waiting in the stall, ends the stall for good.
+func TestStallReleaseBySend(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		a, b := faultnet.Pipe(faultnet.Stall(1, release))
+		defer a.Close()
+		defer b.Close()
+		write(t, a, []byte("abc"))
+		buf := make([]byte, 8)
+		b.Read(buf) // "a"
+		got := make(chan string, 1)
+		go func() {
+			n, err := b.Read(buf)
+			got <- string(buf[:n]) + errString(err)
+		}()
+		synctest.Wait() // the Read waits in the stall
+		release <- struct{}{}
+		if g := <-got; g != "bc" {
+			t.Fatalf("read %q after the release, want \"bc\"", g)
+		}
+		write(t, a, []byte("d"))
+		if n, err := b.Read(buf); err != nil || string(buf[:n]) != "d" {
+			t.Fatalf("read %q, %v; the stall came back", buf[:n], err)
+		}
+	})
+}

@@ -28,8 +28,9 @@ type conn struct {
 
 	readDeadline, writeDeadline time.Time
 	closed                      bool
-	reset                       bool // c was reset and closed
+	reset                       bool // c was reset
 	shut                        bool // c's writing side was shut by TruncateAfter
+	cClosed                     bool // c was closed by a fault
 	rbuf                        []byte
 }
 
@@ -252,6 +253,7 @@ func (w *conn) reached() bool {
 		if cw, ok := w.c.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		} else {
+			w.cClosed = true
 			w.c.Close()
 		}
 	}
@@ -273,6 +275,7 @@ func (w *conn) resetNow() {
 	if l, ok := w.c.(interface{ SetLinger(sec int) error }); ok {
 		l.SetLinger(0)
 	}
+	w.cClosed = true
 	w.c.Close()
 }
 
@@ -286,10 +289,10 @@ func (w *conn) Close() error {
 	w.closed = true
 	w.in.notify()
 	w.outSig.notify()
-	reset := w.reset
+	cClosed := w.cClosed
 	w.mu.Unlock()
-	if reset {
-		return nil // c is closed already
+	if cClosed {
+		return nil // by a fault, already
 	}
 	return w.c.Close()
 }

@@ -293,3 +293,25 @@ func TestWrapListener(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestWrapTruncateWithoutCloseWrite: on a connection without CloseWrite,
+// an outbound truncation closes it, so the peer still reads EOF after n
+// bytes; Close then reports nothing.
+func TestWrapTruncateWithoutCloseWrite(t *testing.T) {
+	t.Parallel()
+	x, y := net.Pipe()
+	defer y.Close()
+	w := faultnet.Wrap(x, faultnet.Outbound(faultnet.TruncateAfter(3)))
+	got := make(chan string, 1)
+	go func() {
+		b, err := io.ReadAll(y)
+		got <- fmt.Sprintf("%q %v", b, err)
+	}()
+	write(t, w, []byte("abcdef"))
+	if g := <-got; g != `"abc" <nil>` {
+		t.Errorf("peer read %s, want \"abc\" and EOF", g)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
