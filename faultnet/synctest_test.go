@@ -83,6 +83,15 @@ func TestTiming(t *testing.T) {
 			want:   []arrival{{150 * ms, string(pattern(100))}, {250 * ms, string(pattern(200)[100:])}},
 		},
 		{
+			// The second half of the write enters the buffer once the
+			// first is read, at 100 ms, and arrives a latency later,
+			// though it is in the same fragment.
+			name:   "a write taken in parts arrives in parts",
+			opts:   []faultnet.Option{faultnet.Latency(100 * ms), faultnet.Fragment(8), faultnet.Buffer(4)},
+			writes: []string{"abcdefgh"},
+			want:   []arrival{{100 * ms, "abcd"}, {200 * ms, "efgh"}},
+		},
+		{
 			name:   "a write waits for the link",
 			opts:   []faultnet.Option{faultnet.Bandwidth(100)},
 			writes: []string{"0123456789", "x"}, // the second is written at 10 ms, leaves at 100 ms
@@ -94,7 +103,7 @@ func TestTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				a, b := faultnet.Pipe(append(tt.opts, faultnet.Buffer(1<<10))...)
+				a, b := faultnet.Pipe(append([]faultnet.Option{faultnet.Buffer(1 << 10)}, tt.opts...)...)
 				defer b.Close()
 				start := time.Now()
 				go func() {
@@ -258,6 +267,65 @@ func TestStallReleaseBySend(t *testing.T) {
 		write(t, a, []byte("d"))
 		if n, err := b.Read(buf); err != nil || string(buf[:n]) != "d" {
 			t.Fatalf("read %q, %v; the stall came back", buf[:n], err)
+		}
+	})
+}
+
+// TestFragmentCutWhileRead: a piece the reader started while its write
+// was still going on ends where a deadline cut the write, and the next
+// write starts a piece of its own.
+func TestFragmentCutWhileRead(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		a, b := faultnet.Pipe(faultnet.Fragment(10), faultnet.Buffer(4))
+		defer a.Close()
+		defer b.Close()
+		a.SetWriteDeadline(time.Now().Add(time.Second))
+		written := make(chan int, 1)
+		go func() { n, _ := a.Write([]byte("abcdefgh")); written <- n }()
+		synctest.Wait() // 4 bytes in, the Write waits for room
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(b, buf); err != nil || string(buf) != "ab" {
+			t.Fatalf("read %q, %v", buf, err)
+		}
+		if n := <-written; n != 6 { // 2 more, then the deadline
+			t.Fatalf("Write = %d bytes, want 6", n)
+		}
+		b.Read(buf[:1]) // "c", which makes room for the next write
+		a.SetWriteDeadline(time.Time{})
+		write(t, a, []byte("x"))
+		a.Close()
+		sizes, got, err := readAll(t, b, 64)
+		if string(got) != "defx" || err != io.EOF {
+			t.Fatalf("read %q, %v; want \"defx\", io.EOF", got, err)
+		}
+		if diff := cmp.Diff([]int{3, 1}, sizes); diff != "" {
+			t.Errorf("read sizes (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestWrapWakes: on a wrapped connection, a deadline moved into the past
+// ends a Write held by a stall, and Close ends a Read waiting out a
+// latency, both at once.
+func TestWrapWakes(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		x, y := faultnet.Pipe()
+		defer y.Close()
+		w := faultnet.Wrap(x, faultnet.Outbound(faultnet.Stall(0, nil)), faultnet.Inbound(faultnet.Latency(time.Hour)))
+		write(t, y, []byte("b"))
+		start := time.Now()
+		wrote, read := make(chan error, 1), make(chan error, 1)
+		go func() { _, err := w.Write([]byte("a")); wrote <- err }()
+		go func() { _, err := w.Read(make([]byte, 1)); read <- err }()
+		synctest.Wait()
+		w.SetWriteDeadline(time.Now())
+		wantTimeout(t, <-wrote, "write")
+		w.Close()
+		wantOpError(t, <-read, "read", net.ErrClosed)
+		if took := time.Since(start); took != 0 {
+			t.Errorf("the calls ended after %v, want at once", took)
 		}
 	})
 }
