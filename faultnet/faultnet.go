@@ -2,7 +2,6 @@ package faultnet
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"syscall"
@@ -70,17 +69,6 @@ func opError(op string, local, remote net.Addr, err error) error {
 
 func syscallError(op string, errno syscall.Errno) error {
 	return os.NewSyscallError(op, errno)
-}
-
-// readError returns what a Read reports for err, which ended a direction.
-func readError(err error, opError func(op string, err error) error) error {
-	switch err {
-	case io.EOF:
-		return io.EOF
-	case errReset:
-		return opError("read", syscallError("read", errReset))
-	}
-	return err // an error of a wrapped connection, as it came
 }
 
 // isTimeout reports whether err is a deadline's.

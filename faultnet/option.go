@@ -108,6 +108,15 @@ func each(f func(f *faults, explicit bool)) Option {
 	})
 }
 
+// atLeast returns the option that set makes of v, or, if v is below
+// lowest, one that makes the connection invalid, naming the option (call).
+func atLeast[T int | int64 | time.Duration](v, lowest T, call, problem string, set func(f *faults, explicit bool)) Option {
+	if v < lowest {
+		return invalid("%s(%v): %s", call, v, problem)
+	}
+	return each(set)
+}
+
 // invalid returns an option that records the first invalid option, so
 // that the connection fails every Read and Write with that error.
 func invalid(format string, args ...any) Option {
@@ -158,10 +167,9 @@ func Seed(seed uint64) Option {
 // through, it is an invalid option. A size below 1 makes every Read and
 // Write fail with an error matching [ErrInvalidOption].
 func Buffer(bytes int) Option {
-	if bytes < 1 {
-		return invalid("Buffer(%d): size below 1", bytes)
-	}
-	return each(func(f *faults, explicit bool) { f.buffer, f.bufferExplicit = bytes, explicit })
+	return atLeast(bytes, 1, "Buffer", "size below 1", func(f *faults, explicit bool) {
+		f.buffer, f.bufferExplicit = bytes, explicit
+	})
 }
 
 // MaxRead makes every Read return at most n bytes, as
@@ -171,10 +179,9 @@ func Buffer(bytes int) Option {
 // option. An n below 1 makes every Read and Write fail with an error
 // matching [ErrInvalidOption].
 func MaxRead(n int) Option {
-	if n < 1 {
-		return invalid("MaxRead(%d): size below 1", n)
-	}
-	return each(func(f *faults, explicit bool) { f.readMax, f.readRandom, f.readExplicit = n, false, explicit })
+	return atLeast(n, 1, "MaxRead", "size below 1", func(f *faults, explicit bool) {
+		f.readMax, f.readRandom, f.readExplicit = n, false, explicit
+	})
 }
 
 // RandomReads makes every Read that returns data return between 1 and n
@@ -183,10 +190,9 @@ func MaxRead(n int) Option {
 // arrived by then also limits a Read, so for split points that depend on
 // nothing but the seed and the writes, prefer [RandomFragments].
 func RandomReads(n int) Option {
-	if n < 1 {
-		return invalid("RandomReads(%d): size below 1", n)
-	}
-	return each(func(f *faults, explicit bool) { f.readMax, f.readRandom, f.readExplicit = n, true, explicit })
+	return atLeast(n, 1, "RandomReads", "size below 1", func(f *faults, explicit bool) {
+		f.readMax, f.readRandom, f.readExplicit = n, true, explicit
+	})
 }
 
 // Fragment delivers every write in pieces of size bytes (the last piece of
@@ -199,10 +205,9 @@ func RandomReads(n int) Option {
 // them. A size below 1 makes every Read and Write fail with an error
 // matching [ErrInvalidOption].
 func Fragment(size int) Option {
-	if size < 1 {
-		return invalid("Fragment(%d): size below 1", size)
-	}
-	return each(func(f *faults, _ bool) { f.fragSize, f.fragRandom = size, false })
+	return atLeast(size, 1, "Fragment", "size below 1", func(f *faults, _ bool) {
+		f.fragSize, f.fragRandom = size, false
+	})
 }
 
 // RandomFragments is [Fragment] with the size of each piece chosen
@@ -211,10 +216,9 @@ func Fragment(size int) Option {
 // (its writes, and the parts of a write larger than the free buffer), so
 // a test that replays the seed and the writes sees the same pieces.
 func RandomFragments(n int) Option {
-	if n < 1 {
-		return invalid("RandomFragments(%d): size below 1", n)
-	}
-	return each(func(f *faults, _ bool) { f.fragSize, f.fragRandom = n, true })
+	return atLeast(n, 1, "RandomFragments", "size below 1", func(f *faults, _ bool) {
+		f.fragSize, f.fragRandom = n, true
+	})
 }
 
 // Latency delays every piece of a direction (every write, or every piece
@@ -226,10 +230,7 @@ func RandomFragments(n int) Option {
 // A negative d makes every Read and Write fail with an error matching
 // [ErrInvalidOption].
 func Latency(d time.Duration) Option {
-	if d < 0 {
-		return invalid("Latency(%v): negative delay", d)
-	}
-	return each(func(f *faults, _ bool) { f.latency = d })
+	return atLeast(d, 0, "Latency", "negative delay", func(f *faults, _ bool) { f.latency = d })
 }
 
 // Bandwidth limits a direction to bytesPerSecond: a piece (a write, or a
@@ -238,10 +239,9 @@ func Latency(d time.Duration) Option {
 // arrives after a further [Latency]. A rate below 1 makes every Read and
 // Write fail with an error matching [ErrInvalidOption].
 func Bandwidth(bytesPerSecond int64) Option {
-	if bytesPerSecond < 1 {
-		return invalid("Bandwidth(%d): rate below 1", bytesPerSecond)
-	}
-	return each(func(f *faults, _ bool) { f.bandwidth = bytesPerSecond })
+	return atLeast(bytesPerSecond, 1, "Bandwidth", "rate below 1", func(f *faults, _ bool) {
+		f.bandwidth = bytesPerSecond
+	})
 }
 
 // Stall stops a direction after its first after bytes: the bytes written
@@ -252,10 +252,9 @@ func Bandwidth(bytesPerSecond int64) Option {
 // wait. A negative after makes every Read and Write fail with an error
 // matching [ErrInvalidOption].
 func Stall(after int64, release <-chan struct{}) Option {
-	if after < 0 {
-		return invalid("Stall(%d): negative offset", after)
-	}
-	return each(func(f *faults, _ bool) { f.stallAt, f.release = after, release })
+	return atLeast(after, 0, "Stall", "negative offset", func(f *faults, _ bool) {
+		f.stallAt, f.release = after, release
+	})
 }
 
 // ResetAfter resets the connection, as a TCP RST does, once n bytes have
@@ -269,10 +268,7 @@ func Stall(after int64, release <-chan struct{}) Option {
 // connection is reset too: faultnet sets SO_LINGER to 0 and closes it, so
 // the peer's kernel receives an RST.
 func ResetAfter(n int64) Option {
-	if n < 0 {
-		return invalid("ResetAfter(%d): negative offset", n)
-	}
-	return each(func(f *faults, _ bool) { f.resetAt = n })
+	return atLeast(n, 0, "ResetAfter", "negative offset", func(f *faults, _ bool) { f.resetAt = n })
 }
 
 // TruncateAfter ends a direction after its first n bytes: the reader gets
@@ -283,10 +279,7 @@ func ResetAfter(n int64) Option {
 // reading from it. A negative n makes every Read and Write fail with an
 // error matching [ErrInvalidOption].
 func TruncateAfter(n int64) Option {
-	if n < 0 {
-		return invalid("TruncateAfter(%d): negative offset", n)
-	}
-	return each(func(f *faults, _ bool) { f.truncAt = n })
+	return atLeast(n, 0, "TruncateAfter", "negative offset", func(f *faults, _ bool) { f.truncAt = n })
 }
 
 // Corrupt inverts every bit of the byte at offset (counting from 0) of a
@@ -294,10 +287,9 @@ func TruncateAfter(n int64) Option {
 // written. A negative offset makes every Read and Write fail with an error
 // matching [ErrInvalidOption].
 func Corrupt(offset int64) Option {
-	if offset < 0 {
-		return invalid("Corrupt(%d): negative offset", offset)
-	}
-	return each(func(f *faults, _ bool) { f.corrupt = append(f.corrupt, offset) })
+	return atLeast(offset, 0, "Corrupt", "negative offset", func(f *faults, _ bool) {
+		f.corrupt = append(f.corrupt, offset)
+	})
 }
 
 // RandomCorrupt is [Corrupt] at an offset below within, chosen from the
@@ -305,8 +297,7 @@ func Corrupt(offset int64) Option {
 // 1 makes every Read and Write fail with an error matching
 // [ErrInvalidOption].
 func RandomCorrupt(within int64) Option {
-	if within < 1 {
-		return invalid("RandomCorrupt(%d): bound below 1", within)
-	}
-	return each(func(f *faults, _ bool) { f.corruptWithin = append(f.corruptWithin, within) })
+	return atLeast(within, 1, "RandomCorrupt", "bound below 1", func(f *faults, _ bool) {
+		f.corruptWithin = append(f.corruptWithin, within)
+	})
 }

@@ -91,27 +91,19 @@ func (e *end) Read(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		switch {
-		case p.err != nil:
-			return 0, e.opError("read", p.err)
-		case e.closed:
-			return 0, e.opError("read", net.ErrClosed)
-		case len(b) == 0:
-			return 0, nil
-		}
 		now := time.Now()
-		if passed(e.readDeadline, now) {
-			return 0, e.opError("read", errTimeout)
+		if err := stopped(p.err, e.closed, len(b) == 0, e.readDeadline, now); err != nil {
+			return 0, e.opError("read", err)
+		}
+		if len(b) == 0 {
+			return 0, nil
 		}
 		if e.readShut {
 			return 0, io.EOF
 		}
-		n, due, err := e.in.take(now, b, true)
-		if n > 0 {
-			return n, nil
-		}
-		if err != nil {
-			return 0, readError(err, e.opError)
+		n, due, err := e.in.read1(now, b, e.opError)
+		if n > 0 || err != nil {
+			return n, err
 		}
 		if e.in.wait(&p.mu, e.readDeadline, due, e.in.releaseChan()) {
 			e.in.released = true
@@ -130,16 +122,11 @@ func (e *end) Write(b []byte) (int, error) {
 	defer s.endWrite()
 	n := 0
 	for {
-		switch {
-		case p.err != nil:
-			return n, e.opError("write", p.err)
-		case e.closed:
-			return n, e.opError("write", net.ErrClosed)
-		}
 		now := time.Now()
+		if err := stopped(p.err, e.closed, false, e.writeDeadline, now); err != nil {
+			return n, e.opError("write", err)
+		}
 		switch {
-		case passed(e.writeDeadline, now):
-			return n, e.opError("write", errTimeout)
 		case p.reset:
 			return n, e.opError("write", syscallError("write", errReset))
 		case e.writeShut || s.readerGone:
@@ -185,43 +172,26 @@ func (e *end) Close() error {
 // other end reads what was written, then [io.EOF], and can still write
 // back; Writes on this end fail with an error matching [syscall.EPIPE].
 func (e *end) CloseWrite() error {
-	p := e.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e.closed {
-		return e.opError("close", net.ErrClosed)
-	}
-	e.writeShut = true
-	e.out.closeWrite()
-	return nil
+	return e.ifOpen("close", func() {
+		e.writeShut = true
+		e.out.closeWrite()
+	})
 }
 
 // CloseRead shuts down the reading side: Reads return [io.EOF], and what
 // the other end writes is dropped, as Linux does after shutdown(SHUT_RD).
 func (e *end) CloseRead() error {
-	p := e.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e.closed {
-		return e.opError("close", net.ErrClosed)
-	}
-	e.readShut = true
-	e.in.closeRead(true)
-	return nil
+	return e.ifOpen("close", func() {
+		e.readShut = true
+		e.in.closeRead(true)
+	})
 }
 
 // SetLinger(0) makes Close reset the connection, as SO_LINGER 0 does for
 // TCP: the other end reads what is queued, then an error matching
 // [syscall.ECONNRESET]. Any other value restores a graceful Close.
 func (e *end) SetLinger(sec int) error {
-	p := e.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e.closed {
-		return e.opError("set", net.ErrClosed)
-	}
-	e.abort = sec == 0
-	return nil
+	return e.ifOpen("set", func() { e.abort = sec == 0 })
 }
 
 func (e *end) LocalAddr() net.Addr  { return e.local }
@@ -234,20 +204,27 @@ func (e *end) SetReadDeadline(t time.Time) error { return e.setDeadline(t, true,
 func (e *end) SetWriteDeadline(t time.Time) error { return e.setDeadline(t, false, true) }
 
 func (e *end) setDeadline(t time.Time, read, write bool) error {
-	p := e.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	return e.ifOpen("set", func() {
+		// Waiters wake and measure again against the new deadline.
+		if read {
+			e.readDeadline = t
+			e.in.notify()
+		}
+		if write {
+			e.writeDeadline = t
+			e.out.notify()
+		}
+	})
+}
+
+// ifOpen calls f with the pipe locked, or, if the end is closed, returns
+// the error net gives for op on a closed connection.
+func (e *end) ifOpen(op string, f func()) error {
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
 	if e.closed {
-		return e.opError("set", net.ErrClosed)
+		return e.opError(op, net.ErrClosed)
 	}
-	// Waiters wake and measure again against the new deadline.
-	if read {
-		e.readDeadline = t
-		e.in.notify()
-	}
-	if write {
-		e.writeDeadline = t
-		e.out.notify()
-	}
+	f()
 	return nil
 }

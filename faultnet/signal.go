@@ -1,6 +1,7 @@
 package faultnet
 
 import (
+	"net"
 	"sync"
 	"time"
 )
@@ -53,7 +54,18 @@ func (s *signal) wait(mu *sync.Mutex, deadline, at time.Time, release <-chan str
 	return released
 }
 
-// passed reports whether deadline is set and not after now.
-func passed(deadline, now time.Time) bool {
-	return !deadline.IsZero() && !now.Before(deadline)
+// stopped returns why a Read or Write must return before it does
+// anything, checked in the order net checks: an invalid option, Close,
+// then, unless the call is for zero bytes, the deadline; nil if it may
+// go on.
+func stopped(invalid error, closed, empty bool, deadline, now time.Time) error {
+	switch {
+	case invalid != nil:
+		return invalid
+	case closed:
+		return net.ErrClosed
+	case !empty && !deadline.IsZero() && !now.Before(deadline):
+		return errTimeout
+	}
+	return nil
 }

@@ -107,11 +107,10 @@ func (s *stream) endWrite() {
 	s.pieceEnd = min(s.pieceEnd, s.tail)
 }
 
-// take moves readable bytes into b, shaped by MaxRead or RandomReads when
-// shape is set. With nothing readable it returns the error that ends the
-// direction (nil while more may come) and, if queued bytes are due later,
-// when they are.
-func (s *stream) take(now time.Time, b []byte, shape bool) (n int, due time.Time, err error) {
+// take moves readable bytes into b, shaped by MaxRead or RandomReads.
+// With nothing readable it returns the error that ends the direction (nil
+// while more may come) and, if queued bytes are due later, when they are.
+func (s *stream) take(now time.Time, b []byte) (n int, due time.Time, err error) {
 	limit := min(s.tail, s.stallLimit())
 	if s.read >= limit {
 		if s.read >= s.endAt {
@@ -120,10 +119,7 @@ func (s *stream) take(now time.Time, b []byte, shape bool) (n int, due time.Time
 		return 0, time.Time{}, nil
 	}
 	if !s.marked() {
-		k := int(min(int64(len(b)), limit-s.read))
-		if shape {
-			k = s.readSize(k)
-		}
+		k := s.readSize(int(min(int64(len(b)), limit-s.read)))
 		s.consume(b[:k])
 		return k, time.Time{}, nil
 	}
@@ -148,7 +144,7 @@ func (s *stream) take(now time.Time, b []byte, shape bool) (n int, due time.Time
 			}
 			break
 		}
-		if n == 0 && shape {
+		if n == 0 {
 			b = b[:s.readSize(len(b))]
 		}
 		k := int(min(ready-s.read, int64(len(b)-n)))
@@ -159,6 +155,20 @@ func (s *stream) take(now time.Time, b []byte, shape bool) (n int, due time.Time
 		}
 	}
 	return n, due, nil
+}
+
+// read1 is one pass of a Read: the bytes readable now, shaped, or the
+// error that ends the direction as a Read reports it (opError makes the
+// *net.OpError). With neither, due says when queued bytes are due.
+func (s *stream) read1(now time.Time, b []byte, opError func(op string, err error) error) (n int, due time.Time, err error) {
+	n, due, err = s.take(now, b)
+	switch {
+	case n > 0 || err == nil || err == io.EOF:
+		return n, due, err
+	case err == errReset:
+		return 0, due, opError("read", syscallError("read", errReset))
+	}
+	return 0, due, err // an error of a wrapped connection, as it came
 }
 
 // nextPiece starts the piece at the read offset: a fragment of the write

@@ -91,24 +91,16 @@ func (w *conn) Read(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
-		switch {
-		case w.err != nil:
-			return 0, w.opError("read", w.err)
-		case w.closed:
-			return 0, w.opError("read", net.ErrClosed)
-		case len(b) == 0:
+		now := time.Now()
+		if err := stopped(w.err, w.closed, len(b) == 0, w.readDeadline, now); err != nil {
+			return 0, w.opError("read", err)
+		}
+		if len(b) == 0 {
 			return 0, nil
 		}
-		now := time.Now()
-		if passed(w.readDeadline, now) {
-			return 0, w.opError("read", errTimeout)
-		}
-		n, due, err := w.in.take(now, b, true)
-		if n > 0 {
-			return n, nil
-		}
-		if err != nil {
-			return 0, readError(err, w.opError)
+		n, due, err := w.in.read1(now, b, w.opError)
+		if n > 0 || err != nil {
+			return n, err
 		}
 		if w.in.queued() || w.in.read >= w.in.stallLimit() {
 			// Bytes are on their way, or a stall holds them: c is not
@@ -169,16 +161,11 @@ func (w *conn) Write(b []byte) (int, error) {
 	o := &w.out
 	n := 0
 	for {
-		switch {
-		case w.err != nil:
-			return n, w.opError("write", w.err)
-		case w.closed:
-			return n, w.opError("write", net.ErrClosed)
-		}
 		now := time.Now()
+		if err := stopped(w.err, w.closed, false, w.writeDeadline, now); err != nil {
+			return n, w.opError("write", err)
+		}
 		switch {
-		case passed(w.writeDeadline, now):
-			return n, w.opError("write", errTimeout)
 		case w.reset:
 			return n, w.opError("write", syscallError("write", errReset))
 		case n == len(b):
