@@ -58,11 +58,11 @@
 //
 // Every random choice comes from the seed set by [Seed], 0 by default,
 // through a generator whose output does not change between Go versions.
-// The split points of [RandomFragments] depend only on the seed and on the
-// sizes in which bytes entered the direction, not on timing; the sizes of
-// [RandomReads] depend also on how much has arrived when a Read runs. So
-// the same seed and the same writes give the same pieces, and a test that
-// fails with one seed fails again with it. To explore many, name each
+// The split points of [RandomFragments] depend only on the seed and on
+// the sizes of the writes, not on timing; the sizes of [RandomReads]
+// depend also on how much has arrived when a Read runs. So the same seed
+// and the same writes give the same pieces, and a failure found with one
+// seed can be replayed with it. To explore many, name each
 // subtest after its seed, and replay one with go test -run:
 //
 //	for seed := range uint64(100) {

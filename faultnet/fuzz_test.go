@@ -27,9 +27,11 @@ func writeSplit(c net.Conn, data []byte, seed uint64) error {
 
 // FuzzRandomFragments checks, for any seed, fragment bound, read bound,
 // buffer size and data, that a Pipe delivers exactly the bytes written,
-// in order, then io.EOF, with a reader and a writer running at once; and
-// that the same seed and writes, written before any read, give the same
-// reads again.
+// in order, then io.EOF, with a reader and a writer running at once; that
+// the same seed and writes, written before any read, give the same reads
+// again; and that the split points do not depend on timing: the reads of
+// the first run, cut finer by short reads and by bytes not there yet, end
+// at every split point of the pieces.
 func FuzzRandomFragments(f *testing.F) {
 	f.Add(uint64(0), uint8(3), uint8(5), uint16(10), []byte("hello, world"))
 	f.Add(uint64(1), uint8(0), uint8(0), uint16(0), []byte{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'})
@@ -47,7 +49,7 @@ func FuzzRandomFragments(f *testing.F) {
 		b.SetDeadline(soon())
 		done := make(chan error, 1)
 		go func() { done <- writeSplit(a, data, seed) }()
-		_, got, err := readAll(t, b, 512)
+		sizes, got, err := readAll(t, b, 512)
 		b.Close()
 		if werr := <-done; werr != nil {
 			t.Fatalf("writer: %v", werr)
@@ -57,7 +59,7 @@ func FuzzRandomFragments(f *testing.F) {
 		}
 
 		// Replay: everything written first, so timing plays no part.
-		replay := func() []int {
+		replay := func(opts ...faultnet.Option) []int {
 			a, b := faultnet.Pipe(opts...)
 			defer b.Close()
 			a.SetDeadline(soon())
@@ -71,8 +73,28 @@ func FuzzRandomFragments(f *testing.F) {
 			}
 			return sizes
 		}
-		if first, second := replay(), replay(); !slices.Equal(first, second) {
+		if first, second := replay(opts...), replay(opts...); !slices.Equal(first, second) {
 			t.Fatalf("seed %d: reads %v, then %v", seed, first, second)
 		}
+		ends := map[int]bool{}
+		for _, end := range offsets(sizes) {
+			ends[end] = true
+		}
+		for _, end := range offsets(replay(opts[:2]...)) { // the pieces alone
+			if !ends[end] {
+				t.Fatalf("seed %d: the split point at offset %d is gone through a %d-byte buffer", seed, end, 1+int(buffer))
+			}
+		}
 	})
+}
+
+// offsets returns where each read of the given sizes ended.
+func offsets(sizes []int) []int {
+	var ends []int
+	at := 0
+	for _, n := range sizes {
+		at += n
+		ends = append(ends, at)
+	}
+	return ends
 }

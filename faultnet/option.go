@@ -162,7 +162,8 @@ func Seed(seed uint64) Option {
 // Buffer sets how many bytes a direction of a [Pipe] holds before a Write
 // blocks (default [DefaultBuffer]), and for a wrapped connection the most
 // it reads from its peer in one call. With [Fragment], [Latency] or
-// [Bandwidth] each write queued also takes a record of about 40 bytes.
+// [Bandwidth] each write queued (each part, for a write larger than the
+// free buffer) also takes a record of about 40 bytes.
 // Inside [Outbound] on a wrapped connection, which writes straight
 // through, it is an invalid option. A size below 1 makes every Read and
 // Write fail with an error matching [ErrInvalidOption].
@@ -212,9 +213,9 @@ func Fragment(size int) Option {
 
 // RandomFragments is [Fragment] with the size of each piece chosen
 // between 1 and n from the seed (see [Seed]). The split points depend
-// only on the seed and on the sizes in which bytes entered the direction
-// (its writes, and the parts of a write larger than the free buffer), so
-// a test that replays the seed and the writes sees the same pieces.
+// only on the seed and on the sizes of the writes (a write cut short by a
+// deadline ends where it stopped), not on timing, so a test that replays
+// the seed and the writes sees the same pieces.
 func RandomFragments(n int) Option {
 	return atLeast(n, 1, "RandomFragments", "size below 1", func(f *faults, _ bool) {
 		f.fragSize, f.fragRandom = n, true
@@ -249,8 +250,10 @@ func Bandwidth(bytesPerSecond int64) Option {
 // deadline or Close, and once the buffer is full a Write waits too, as
 // over a network that stopped forwarding. Closing release (or sending on
 // it) ends the stall; with a nil release only a deadline or Close ends the
-// wait. A negative after makes every Read and Write fail with an error
-// matching [ErrInvalidOption].
+// wait. On a wrapped connection an outbound stall holds Write back, and an
+// inbound one stops reading from the real connection, whose peer then
+// meets flow control. A negative after makes every Read and Write fail
+// with an error matching [ErrInvalidOption].
 func Stall(after int64, release <-chan struct{}) Option {
 	return atLeast(after, 0, "Stall", "negative offset", func(f *faults, _ bool) {
 		f.stallAt, f.release = after, release
@@ -266,7 +269,8 @@ func Stall(after int64, release <-chan struct{}) Option {
 // Write on either end fails with it. The errors are [*net.OpError] values,
 // as the net package returns. On a wrapped TCP connection the real
 // connection is reset too: faultnet sets SO_LINGER to 0 and closes it, so
-// the peer's kernel receives an RST.
+// the peer's kernel receives an RST. A negative n makes every Read and
+// Write fail with an error matching [ErrInvalidOption].
 func ResetAfter(n int64) Option {
 	return atLeast(n, 0, "ResetAfter", "negative offset", func(f *faults, _ bool) { f.resetAt = n })
 }
