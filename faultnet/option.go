@@ -120,11 +120,18 @@ func atLeast[T int | int64 | time.Duration](v, lowest T, call, problem string, s
 // invalid returns an option that records the first invalid option, so
 // that the connection fails every Read and Write with that error.
 func invalid(format string, args ...any) Option {
+	err := invalidError(format, args...)
 	return optionFunc(func(c *config, _ scope) {
 		if c.err == nil {
-			c.err = fmt.Errorf("faultnet: "+format+": %w", append(args, ErrInvalidOption)...)
+			c.err = err
 		}
 	})
+}
+
+// invalidError returns the error for an invalid option, which matches
+// ErrInvalidOption.
+func invalidError(format string, args ...any) error {
+	return fmt.Errorf("faultnet: "+format+": %w", append(args, ErrInvalidOption)...)
 }
 
 // Outbound applies opts only to what the first end of a [Pipe] writes (and

@@ -118,7 +118,7 @@ func (e *end) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := e.out
-	writeEnd := s.sent + int64(len(b))
+	writeEnd := s.tail + int64(len(b))
 	defer s.endWrite()
 	n := 0
 	for {

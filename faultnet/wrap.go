@@ -62,18 +62,13 @@ func newConn(c net.Conn, cfg config) *conn {
 // checkWrap refuses the options that cannot act on the outbound side of
 // a real connection, where the peer reads in its own process.
 func checkWrap(f faults) error {
-	var o Option
 	switch {
 	case f.readExplicit && f.readMax > 0:
-		o = invalid("MaxRead or RandomReads inside Outbound on a wrapped connection: the peer's reads are out of reach")
+		return invalidError("MaxRead or RandomReads inside Outbound on a wrapped connection: the peer's reads are out of reach")
 	case f.bufferExplicit:
-		o = invalid("Buffer inside Outbound on a wrapped connection: it writes straight through")
-	default:
-		return nil
+		return invalidError("Buffer inside Outbound on a wrapped connection: it writes straight through")
 	}
-	var c config
-	o.apply(&c, scope{})
-	return c.err
+	return nil
 }
 
 func (w *conn) opError(op string, err error) error {
@@ -132,7 +127,7 @@ func (w *conn) fill(want int) error {
 		return nil // the loop reports it
 	}
 	if n > 0 {
-		end := w.in.sent + int64(n)
+		end := w.in.tail + int64(n)
 		if _, reset := w.in.push(time.Now(), buf[:n], end); reset {
 			w.resetNow()
 			return nil
