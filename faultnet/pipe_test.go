@@ -251,7 +251,9 @@ func TestPipeNoGoroutines(t *testing.T) {
 		}
 		conns = append(conns, a, b)
 	}
-	if n := runtime.NumGoroutine(); n > before {
+	// A goroutine per pipe would add 100; the runtime may add one of its
+	// own (js/wasm's event loop does while a timer waits).
+	if n := runtime.NumGoroutine(); n > before+2 {
 		t.Errorf("%d goroutines with 100 pipes open, %d before", n, before)
 	}
 	for _, c := range conns {
