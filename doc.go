@@ -21,10 +21,16 @@
 //     IPv6 that reports the mode it achieved and normalises peer addresses.
 //   - [github.com/framesock/framesock/echo]: TCP, framed-TCP and UDP echo
 //     servers with the lifecycle of [net/http.Server], built from the above.
+//   - [github.com/framesock/framesock/faultnet]: for tests, an in-memory,
+//     buffered connection that behaves as TCP, and wrappers for real
+//     connections and listeners, that fail as networks do: short reads,
+//     fragments, latency, stalls, resets, truncation and corruption, the
+//     same way for the same seed.
 //
 // The programs under examples/ mirror the chapter section by section;
 // go run ./examples/tour runs every piece end to end on loopback.
 //
 // Dependency direction: echo may import frame, sockopt and dualstack;
-// dualstack may import sockopt; frame and sockopt import neither.
+// dualstack may import sockopt; frame, sockopt and faultnet import none of
+// the others, and the tests of any package may use faultnet.
 package framesock
