@@ -27,6 +27,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -158,7 +159,7 @@ func runProgram(t *testing.T, name string, args ...string) (stdout, stderr strin
 
 func TestServersAndClients(t *testing.T) {
 	t.Parallel()
-	ipv6 := progtest.IPv6Loopback()
+	ipv6 := program.IPv6Loopback()
 	tests := []struct {
 		name       string
 		server     []string       // program and arguments

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/dualstack"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -42,7 +43,7 @@ func exchange(t *testing.T, network, addr, msg string) string {
 // connect to it, and it lives only as long as the test.
 func TestBothFamilies(t *testing.T) {
 	t.Parallel()
-	if err := progtest.IPv6Loopback(); err != nil {
+	if err := program.IPv6Loopback(); err != nil {
 		t.Skipf("skipping: IPv6 loopback unavailable: %v", err)
 	}
 	srv := progtest.StartServer(t, run, "-addr", ":0", "-both")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/examples/internal/exchange"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/frame"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -37,27 +38,17 @@ func serve(srv *echo.Server, ln net.Listener) (shutdown func(context.Context) er
 	}
 }
 
-// exchange sends msg on a new TCP connection over network to addr,
-// half-closes, and returns everything the server sent back.
-func exchange(ctx context.Context, network, addr, msg string) (reply string, local net.Addr, err error) {
+// request sends msg on a new TCP connection over network to addr and
+// returns the whole reply: the exchange of tcp-client, bounded by ctx (the
+// step's time limit, or Ctrl-C).
+func request(ctx context.Context, network, addr, msg string) (reply string, local net.Addr, err error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return "", nil, err
 	}
 	defer c.Close()
-	// The step's context governs the exchange: when it ends (its time limit
-	// or Ctrl-C), a deadline in the past unblocks whatever call is pending.
-	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
-	if _, err := io.WriteString(c, msg); err != nil {
-		return "", nil, err
-	}
-	// Half-close: the server sees EOF, answers what it read, and closes,
-	// so reading to EOF collects the whole reply however TCP split it.
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return "", nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	b, err := exchange.TCP(ctx, c.(*net.TCPConn), []byte(msg))
 	return string(b), c.LocalAddr(), err
 }
 
@@ -83,7 +74,7 @@ func tcpEcho(ctx context.Context, say func(string, ...any)) error {
 	say("echo.Server listening on %s, Transform echo.Upper", ln.Addr())
 
 	msg := "Hello, TCP! GET / HTTP/1.1"
-	reply, _, err := exchange(ctx, "tcp", ln.Addr().String(), msg)
+	reply, _, err := request(ctx, "tcp", ln.Addr().String(), msg)
 	if err != nil {
 		return errors.Join(err, shutdown(ctx))
 	}
@@ -216,13 +207,13 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 		// A kernel with IPv6 sockets but IPv6 disabled on its interfaces
 		// (disable_ipv6=1) still gives SingleSocket, yet ::1 is unusable.
 		if c.network == "tcp6" {
-			if err := loopbackUsable(); err != nil {
+			if err := program.IPv6Loopback(); err != nil {
 				say("%s: skipped, ::1 is unusable on this host: %v", c.family, err)
 				continue
 			}
 		}
 		addr := net.JoinHostPort(c.host, port)
-		reply, local, err := exchange(ctx, c.network, addr, c.msg)
+		reply, local, err := request(ctx, c.network, addr, c.msg)
 		if err != nil {
 			return err
 		}
@@ -239,15 +230,6 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 	}
 	say("(ListenConfig.Unmap: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
 	return nil
-}
-
-// loopbackUsable reports whether ::1 can be bound, and so dialed.
-func loopbackUsable() error {
-	l, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		return err
-	}
-	return l.Close()
 }
 
 // recorder passes on the peer of each accepted connection.
