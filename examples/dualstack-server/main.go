@@ -19,9 +19,15 @@
 // does not matter), falls back to two sockets on the same port where the
 // kernel refuses (OpenBSD), or to one family where the host lacks the other,
 // and reports which in Mode, never silently. With -both, a host that can
-// serve only one family is an error instead. ListenConfig.Unmap reports an
-// IPv4 client as 127.0.0.1 rather than ::ffff:127.0.0.1, so logs and
-// allow-lists see one name per client.
+// serve only one family is an error instead.
+//
+// One dual-stack socket sees an IPv4 client as the IPv4-mapped IPv6 address
+// ::ffff:127.0.0.1. dualstack.AddrPort removes the mapping, so this program
+// prints the client as 127.0.0.1, as logs and allow-lists should see it.
+// (ListenConfig.Unmap would do the same for every connection, but by
+// wrapping each in a *dualstack.Conn, which echo.Server then serves through
+// its Read and Write instead of reading the socket directly; echo unmaps the
+// peers it logs itself.)
 //
 // The first line of standard output is "listening on HOST:PORT"; Ctrl-C or
 // SIGTERM shuts down gracefully with exit status 0.
@@ -66,7 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // the kernel allows it, else what the package overview of dualstack lists;
 // with both, nothing short of serving IPv4 and IPv6 clients.
 func listen(ctx context.Context, addr string, both bool) (*dualstack.Listener, error) {
-	lc := dualstack.ListenConfig{Unmap: true}
+	var lc dualstack.ListenConfig
 	if both {
 		lc.Modes = dualstack.BothFamilies
 	}
@@ -80,7 +86,9 @@ func listen(ctx context.Context, addr string, both bool) (*dualstack.Listener, e
 	return lc.Listen(ctx, "tcp", addr, opts...)
 }
 
-// announcer prints every accepted client and the family it connected over.
+// announcer prints every accepted client and the family it connected
+// over, and hands on the connection as the listener made it: a
+// *net.TCPConn, which echo reads through its socket directly.
 type announcer struct {
 	net.Listener
 	w io.Writer
@@ -91,10 +99,13 @@ func (a *announcer) Accept() (net.Conn, error) {
 	if err != nil {
 		return c, err
 	}
+	// An IPv4 client of a dual-stack socket is ::ffff:a.b.c.d; AddrPort
+	// unmaps it, so it prints, and is counted, as IPv4.
+	peer, _ := dualstack.AddrPort(c.RemoteAddr())
 	family := "IPv6"
-	if ap, ok := dualstack.AddrPort(c.RemoteAddr()); ok && ap.Addr().Is4() {
+	if peer.Addr().Is4() {
 		family = "IPv4"
 	}
-	fmt.Fprintf(a.w, "connection from %s over %s\n", c.RemoteAddr(), family)
+	fmt.Fprintf(a.w, "connection from %s over %s\n", peer, family)
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -182,13 +183,12 @@ func framed(ctx context.Context, say func(string, ...any)) error {
 // dualStack: one listener, both families, and the mode it achieved.
 func dualStack(ctx context.Context, say func(string, ...any)) error {
 	// A listener for both families needs the wildcard address: loopback is
-	// per family (127.0.0.1, ::1). Unmap reports IPv4 peers as IPv4.
-	lc := dualstack.ListenConfig{Unmap: true}
-	ln, err := lc.Listen(ctx, "tcp", ":0")
+	// per family (127.0.0.1, ::1).
+	ln, err := dualstack.Listen(ctx, "tcp", ":0")
 	if err != nil {
 		return err
 	}
-	peers := &recorder{Listener: ln, peers: make(chan net.Addr, 2)}
+	peers := &recorder{Listener: ln, peers: make(chan netip.AddrPort, 2)}
 	srv := &echo.Server{Transform: echo.Upper, Logger: logger}
 	shutdown := serve(srv, peers)
 	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
@@ -217,32 +217,39 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 		if err != nil {
 			return err
 		}
-		var seen net.Addr
+		var seen netip.AddrPort
 		select {
 		case seen = <-peers.peers:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		say("%s: %v -> %s replied %q; server saw %v", c.family, local, addr, reply, seen)
+		if seen.Addr().Is4() != (c.family == "IPv4") {
+			return fmt.Errorf("the server saw the %s client as %v", c.family, seen)
+		}
 		if err := want(reply, strings.ToUpper(c.msg)); err != nil {
 			return err
 		}
 	}
-	say("(ListenConfig.Unmap: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
+	say("(dualstack.AddrPort: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
 	return nil
 }
 
-// recorder passes on the peer of each accepted connection.
+// recorder passes on the peer of each accepted connection, unmapped (one
+// dual-stack socket sees an IPv4 peer as ::ffff:a.b.c.d), and hands the
+// connection on as the listener made it: a *net.TCPConn, which echo reads
+// through its socket directly.
 type recorder struct {
 	net.Listener
-	peers chan net.Addr
+	peers chan netip.AddrPort
 }
 
 func (r *recorder) Accept() (net.Conn, error) {
 	c, err := r.Listener.Accept()
 	if err == nil {
+		peer, _ := dualstack.AddrPort(c.RemoteAddr())
 		select {
-		case r.peers <- c.RemoteAddr():
+		case r.peers <- peer:
 		default:
 		}
 	}
