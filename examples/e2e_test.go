@@ -27,6 +27,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -158,7 +159,7 @@ func runProgram(t *testing.T, name string, args ...string) (stdout, stderr strin
 
 func TestServersAndClients(t *testing.T) {
 	t.Parallel()
-	ipv6 := progtest.IPv6Loopback()
+	ipv6 := program.IPv6Loopback()
 	tests := []struct {
 		name       string
 		server     []string       // program and arguments
@@ -361,6 +362,16 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	// The server announces the connection once it has accepted it.
 	if line, err := srv.rest.ReadString('\n'); err != nil || !strings.HasPrefix(line, "connection from ") {
 		t.Fatalf("server printed %q, %v; want its connection line", line, err)
+	}
+	// A reply shows that the server is serving the connection: one that
+	// is accepted but not yet served when shutdown starts is closed at
+	// once, and the shutdown would have nothing to wait for.
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	reply := make([]byte, 1)
+	if _, err := io.ReadFull(c, reply); err != nil || reply[0] != 'X' {
+		t.Fatalf("server replied %q, %v; want %q", reply, err, "X")
 	}
 
 	if err := srv.cmd.Process.Signal(os.Interrupt); err != nil {

@@ -19,9 +19,15 @@
 // does not matter), falls back to two sockets on the same port where the
 // kernel refuses (OpenBSD), or to one family where the host lacks the other,
 // and reports which in Mode, never silently. With -both, a host that can
-// serve only one family is an error instead. ListenConfig.Unmap reports an
-// IPv4 client as 127.0.0.1 rather than ::ffff:127.0.0.1, so logs and
-// allow-lists see one name per client.
+// serve only one family is an error instead.
+//
+// One dual-stack socket sees an IPv4 client as the IPv4-mapped IPv6 address
+// ::ffff:127.0.0.1. dualstack.AddrPort removes the mapping, so this program
+// prints the client as 127.0.0.1, as logs and allow-lists should see it.
+// (ListenConfig.Unmap would do the same for every connection, but by
+// wrapping each in a *dualstack.Conn, which echo.Server then serves through
+// its Read and Write instead of reading the socket directly; echo unmaps the
+// peers it logs itself.)
 //
 // The first line of standard output is "listening on HOST:PORT"; Ctrl-C or
 // SIGTERM shuts down gracefully with exit status 0.
@@ -29,45 +35,45 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/sockopt"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop) // a second Ctrl-C exits at once
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "dualstack-server: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("dualstack-server", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("dualstack-server", flag.ContinueOnError)
-	addr := fs.String("addr", ":9000", "`host:port` to listen on; an empty or wildcard host serves both families")
-	both := fs.Bool("both", false, "fail unless both IPv4 and IPv6 clients can be served")
-	grace := fs.Duration("grace", 10*time.Second, "how long shutdown waits for connections to finish")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewServer("dualstack-server", ":9000")
+	both := cmd.Bool("both", false, "fail unless both IPv4 and IPv6 clients can be served")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	lc := dualstack.ListenConfig{Unmap: true}
-	if *both {
+	ln, err := listen(ctx, cmd.Addr, *both)
+	if err != nil {
+		return err
+	}
+	program.Listening(stdout, ln.Addr())
+	fmt.Fprintf(stdout, "mode %v, sockets %v\n", ln.Mode(), ln.Addrs())
+
+	srv := &echo.Server{Transform: echo.Upper}
+	err = cmd.Serve(ctx, func() error { return srv.Serve(&announcer{Listener: ln, w: stdout}) }, srv.Shutdown)
+	st := srv.Stats()
+	fmt.Fprintf(stdout, "shut down; connections: %d, bytes in: %d, bytes out: %d\n", st.TotalConns, st.BytesIn, st.BytesOut)
+	return err
+}
+
+// listen opens the dual-stack listener: one socket for both families where
+// the kernel allows it, else what the package overview of dualstack lists;
+// with both, nothing short of serving IPv4 and IPv6 clients.
+func listen(ctx context.Context, addr string, both bool) (*dualstack.Listener, error) {
+	var lc dualstack.ListenConfig
+	if both {
 		lc.Modes = dualstack.BothFamilies
 	}
 	// The chapter's setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), where it means
@@ -77,39 +83,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if reuse := sockopt.ReuseAddr(true); sockopt.Supported(reuse) == nil {
 		opts = append(opts, reuse)
 	}
-	ln, err := lc.Listen(ctx, "tcp", *addr, opts...)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	fmt.Fprintf(stdout, "mode %v, sockets %v\n", ln.Mode(), ln.Addrs())
-
-	srv := &echo.Server{
-		Transform: echo.Upper,
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(&announcer{Listener: ln, w: stdout}) }()
-	select {
-	case err := <-errc:
-		return err // Serve never returns nil: the listener failed.
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *grace)
-	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if err := <-errc; !errors.Is(err, echo.ErrServerClosed) {
-		return errors.Join(err, shutdownErr)
-	}
-	st := srv.Stats()
-	fmt.Fprintf(stdout, "shut down; connections: %d, bytes in: %d, bytes out: %d\n", st.TotalConns, st.BytesIn, st.BytesOut)
-	if shutdownErr != nil {
-		return fmt.Errorf("shutdown: connections cut after %v: %w", *grace, shutdownErr)
-	}
-	return nil
+	return lc.Listen(ctx, "tcp", addr, opts...)
 }
 
-// announcer prints every accepted client and the family it connected over.
+// announcer prints every accepted client and the family it connected
+// over, and hands on the connection as the listener made it: a
+// *net.TCPConn, which echo reads through its socket directly.
 type announcer struct {
 	net.Listener
 	w io.Writer
@@ -120,10 +99,13 @@ func (a *announcer) Accept() (net.Conn, error) {
 	if err != nil {
 		return c, err
 	}
+	// An IPv4 client of a dual-stack socket is ::ffff:a.b.c.d; AddrPort
+	// unmaps it, so it prints, and is counted, as IPv4.
+	peer, _ := dualstack.AddrPort(c.RemoteAddr())
 	family := "IPv6"
-	if ap, ok := dualstack.AddrPort(c.RemoteAddr()); ok && ap.Addr().Is4() {
+	if peer.Addr().Is4() {
 		family = "IPv4"
 	}
-	fmt.Fprintf(a.w, "connection from %s over %s\n", c.RemoteAddr(), family)
+	fmt.Fprintf(a.w, "connection from %s over %s\n", peer, family)
 	return c, nil
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -10,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
 	"github.com/framesock/framesock/dualstack"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -42,7 +47,7 @@ func exchange(t *testing.T, network, addr, msg string) string {
 // connect to it, and it lives only as long as the test.
 func TestBothFamilies(t *testing.T) {
 	t.Parallel()
-	if err := progtest.IPv6Loopback(); err != nil {
+	if err := program.IPv6Loopback(); err != nil {
 		t.Skipf("skipping: IPv6 loopback unavailable: %v", err)
 	}
 	srv := progtest.StartServer(t, run, "-addr", ":0", "-both")
@@ -94,5 +99,42 @@ func TestOneFamily(t *testing.T) {
 	out, err := progtest.RunClient(t, run, "-addr", "127.0.0.1:0", "-both")
 	if !errors.Is(err, dualstack.ErrMode) || out != "" {
 		t.Errorf("-both on an IPv4 address: run = %v, output %q; want dualstack.ErrMode and no output", err, out)
+	}
+}
+
+// TestAcceptedConnIsTCPConn: the server hands echo each connection as the
+// kernel's *net.TCPConn, which echo reads through its socket directly
+// (not a wrapper it would serve through Read and Write), and still prints
+// an IPv4 client of the dual-stack socket as 127.0.0.1 over IPv4.
+func TestAcceptedConnIsTCPConn(t *testing.T) {
+	t.Parallel()
+	ln, err := listen(context.Background(), ":0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp4", net.JoinHostPort("127.0.0.1", port), progtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	var out bytes.Buffer
+	_ = ln.SetDeadline(time.Now().Add(progtest.Timeout))
+	accepted, err := (&announcer{Listener: ln, w: &out}).Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer accepted.Close()
+	if _, ok := accepted.(*net.TCPConn); !ok {
+		t.Errorf("Accept returned a %T, want a *net.TCPConn", accepted)
+	}
+	want := fmt.Sprintf("connection from %s over IPv4\n", c.LocalAddr())
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("announcement in mode %v (-want +got):\n%s", ln.Mode(), diff)
 	}
 }

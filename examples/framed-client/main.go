@@ -19,52 +19,37 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/frame"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "framed-client: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("framed-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("framed-client", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9000", "server `host:port`")
-	big := fs.Int("big", 1<<20, "also send one message of this many bytes (0: none)")
-	timeout := fs.Duration("timeout", 10*time.Second, "limit on the whole exchange")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: framed-client [flags] [message ...]\n")
-		fs.PrintDefaults()
+	cmd := program.NewClient("framed-client", "localhost:9000")
+	big := cmd.Int("big", 1<<20, "also send one message of this many bytes (0: none)")
+	timeout := cmd.Duration("timeout", 10*time.Second, "limit on the whole exchange")
+	cmd.Usage = func() {
+		fmt.Fprintf(cmd.Output(), "usage: framed-client [flags] [message ...]\n")
+		cmd.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if *big < 0 || *big > frame.DefaultMaxSize {
 		return fmt.Errorf("-big %d: want 0 to %d", *big, frame.DefaultMaxSize)
 	}
 
-	msgs := make([][]byte, 0, fs.NArg()+1)
-	for _, a := range fs.Args() {
+	msgs := make([][]byte, 0, cmd.NArg()+1)
+	for _, a := range cmd.Args() {
 		msgs = append(msgs, []byte(a))
 	}
-	if fs.NArg() == 0 {
+	if cmd.NArg() == 0 {
 		msgs = append(msgs, []byte("hello"), []byte(""), []byte("framing"))
 	}
 	if *big > 0 {
@@ -74,9 +59,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", *addr)
+	nc, err := d.DialContext(ctx, "tcp", cmd.Addr)
 	if err != nil {
-		return fmt.Errorf("cannot connect to %s: %w", *addr, err)
+		return fmt.Errorf("cannot connect to %s: %w", cmd.Addr, err)
 	}
 	conn := frame.NewConn(nc)
 	defer conn.Close()
@@ -90,7 +75,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	go func() {
 		for _, m := range msgs {
 			if err := conn.Send(ctx, m); err != nil {
-				sent <- fmt.Errorf("send to %s: %w", *addr, err)
+				sent <- fmt.Errorf("send to %s: %w", cmd.Addr, err)
 				return
 			}
 		}
@@ -103,7 +88,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			// a consequence of this one.
 			cancel()
 			<-sent
-			return fmt.Errorf("receive from %s: %w", *addr, err)
+			return fmt.Errorf("receive from %s: %w", cmd.Addr, err)
 		}
 		fmt.Fprintf(stdout, "%s (%d bytes)\n", quote(reply), len(reply))
 	}

@@ -24,71 +24,37 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/frame"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop) // a second Ctrl-C exits at once
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "framed-server: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("framed-server", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("framed-server", flag.ContinueOnError)
-	addr := fs.String("addr", ":9000", "`host:port` to listen on; port 0 picks a free one")
-	maxSize := fs.Int("max", frame.DefaultMaxSize, "largest message accepted, in bytes")
-	grace := fs.Duration("grace", 10*time.Second, "how long shutdown waits for connections to finish")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewServer("framed-server", ":9000")
+	maxSize := cmd.Int("max", frame.DefaultMaxSize, "largest message accepted, in bytes")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
 	srv := &echo.Server{
-		Address:        *addr,
+		Address:        cmd.Addr,
 		Framed:         true, // frame.Reader in, frame.Writer out
 		MaxMessageSize: *maxSize,
 		Transform:      echo.Upper,
-		Logger:         slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
 	ln, err := srv.Listen(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	program.Listening(stdout, ln.Addr())
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err // Serve never returns nil: the listener failed.
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *grace)
-	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if err := <-errc; !errors.Is(err, echo.ErrServerClosed) {
-		return errors.Join(err, shutdownErr)
-	}
+	err = cmd.Serve(ctx, func() error { return srv.Serve(ln) }, srv.Shutdown)
 	st := srv.Stats()
 	fmt.Fprintf(stdout, "shut down; connections: %d, messages echoed: %d\n", st.TotalConns, st.MessagesOut)
-	if shutdownErr != nil {
-		return fmt.Errorf("shutdown: connections cut after %v: %w", *grace, shutdownErr)
-	}
-	return nil
+	return err
 }

@@ -16,66 +16,45 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/exchange"
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-const maxReply = 1 << 20
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "ipv6-client: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("ipv6-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ipv6-client", flag.ContinueOnError)
-	addr := fs.String("addr", "[::1]:9000", "server `host:port`; a name must resolve to an IPv6 address")
-	msg := fs.String("msg", "Hello, IPv6!", "message to send")
-	timeout := fs.Duration("timeout", 10*time.Second, "limit on the whole exchange")
-	if err := fs.Parse(args); err != nil {
+	// The chapter's ("::1", 9000, 0, 0) as a host:port string: an IPv6
+	// literal goes in brackets, so that its colons are not read as the
+	// port's (net.JoinHostPort("::1", "9000") writes it so).
+	cmd := program.NewClient("ipv6-client", "[::1]:9000")
+	msg := cmd.String("msg", "Hello, IPv6!", "message to send")
+	timeout := cmd.Duration("timeout", 10*time.Second, "limit on the whole exchange")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
-
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
 	// "tcp6" is AF_INET6: an IPv4 address, or a name with only A records,
 	// fails here instead of silently using IPv4.
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp6", *addr)
+	conn, err := d.DialContext(ctx, "tcp6", cmd.Addr)
 	if err != nil {
-		return fmt.Errorf("cannot connect to %s over IPv6: %w", *addr, err)
+		return fmt.Errorf("cannot connect to %s over IPv6: %w", cmd.Addr, err)
 	}
 	defer conn.Close()
-	// When ctx ends (timeout or Ctrl-C), a deadline in the past unblocks
-	// the pending call; see examples/tcp-client.
-	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })()
+	// Both ends are IPv6 addresses, printed bracketed with their ports.
 	fmt.Fprintf(stdout, "connected from %s to %s\n", conn.LocalAddr(), conn.RemoteAddr())
 
-	if _, err := conn.Write([]byte(*msg)); err != nil {
-		return fmt.Errorf("send to %s: %w", *addr, err)
-	}
-	// Half-close and read to EOF, as examples/tcp-client explains.
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		return fmt.Errorf("half-close to %s: %w", *addr, err)
-	}
-	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
+	// From here on IPv6 changes nothing: the exchange of tcp-client.
+	reply, err := exchange.TCP(ctx, conn.(*net.TCPConn), []byte(*msg))
 	if err != nil {
-		return fmt.Errorf("receive from %s: %w", *addr, err)
+		return fmt.Errorf("%s: %w", cmd.Addr, err)
 	}
 	fmt.Fprintln(stdout, string(reply))
 	return nil

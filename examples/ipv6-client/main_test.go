@@ -10,6 +10,7 @@ import (
 
 	"github.com/framesock/framesock/echo"
 	"github.com/framesock/framesock/echo/echotest"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -17,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestClientOverIPv6(t *testing.T) {
 	t.Parallel()
-	if err := progtest.IPv6Loopback(); err != nil {
+	if err := program.IPv6Loopback(); err != nil {
 		t.Skipf("skipping: IPv6 loopback unavailable: %v", err)
 	}
 	addr := echotest.Start(t, &echo.Server{Network: "tcp6", Transform: echo.Upper}).String()

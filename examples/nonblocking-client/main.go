@@ -43,48 +43,23 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/exchange"
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-const maxReply = 1 << 20
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "nonblocking-client: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// event is what a connection's goroutine reports: that it connected, its
-// reply, or why it failed. It plays the role of select.select's ready lists.
-type event struct {
-	id        int
-	connected string // "local -> remote" once connect completes
-	reply     []byte
-	err       error
-	done      bool // the goroutine's last event
-}
+func main() { program.Main("nonblocking-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("nonblocking-client", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9000", "server `host:port`")
-	conns := fs.Int("conns", 3, "connections to run at once")
-	timeout := fs.Duration("timeout", 5*time.Second, "overall limit, the chapter's select.select(..., 5.0)")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewClient("nonblocking-client", "localhost:9000")
+	conns := cmd.Int("conns", 3, "connections to run at once")
+	timeout := cmd.Duration("timeout", 5*time.Second, "overall limit, the chapter's select.select(..., 5.0)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if *conns < 1 || *conns > 1000 {
@@ -108,7 +83,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			exchange(ctx, id, *addr, fmt.Sprintf("hello from conn %d", id), events)
+			connection(ctx, id, cmd.Addr, fmt.Sprintf("hello from conn %d", id), events)
 		}()
 	}
 
@@ -132,9 +107,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				finished++
 			}
 		case <-timer.C:
-			return fmt.Errorf("timed out after %v: %d of %d replies from %s", *timeout, replies, *conns, *addr)
+			return fmt.Errorf("timed out after %v: %d of %d replies from %s", *timeout, replies, *conns, cmd.Addr)
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d replies from %s: %w", replies, *conns, *addr, context.Cause(ctx))
+			return fmt.Errorf("%d of %d replies from %s: %w", replies, *conns, cmd.Addr, context.Cause(ctx))
 		}
 	}
 	if len(errs) > 0 {
@@ -146,9 +121,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// exchange is one connection's whole life, written as plain blocking code:
-// connect, send, half-close, read the reply. It reports on events.
-func exchange(ctx context.Context, id int, addr, msg string, events chan<- event) {
+// event is what a connection's goroutine reports: that it connected, its
+// reply, or why it failed. It plays the role of select.select's ready lists.
+type event struct {
+	id        int
+	connected string // "local -> remote" once connect completes
+	reply     []byte
+	err       error
+	done      bool // the goroutine's last event
+}
+
+// connection is one connection's whole life, written as plain blocking
+// code: connect, then the exchange of tcp-client (send, half-close, read the
+// reply). It reports on events.
+func connection(ctx context.Context, id int, addr, msg string, events chan<- event) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -156,22 +142,9 @@ func exchange(ctx context.Context, id int, addr, msg string, events chan<- event
 		return
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
 	events <- event{id: id, connected: fmt.Sprintf("%s -> %s", conn.LocalAddr(), conn.RemoteAddr())}
 
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		events <- event{id: id, err: err, done: true}
-		return
-	}
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		events <- event{id: id, err: err, done: true}
-		return
-	}
-	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
-	if err != nil {
-		events <- event{id: id, err: err, done: true}
-		return
-	}
-	events <- event{id: id, reply: reply, done: true}
+	// Cancelling ctx unblocks the exchange at once (see exchange.TCP).
+	reply, err := exchange.TCP(ctx, conn.(*net.TCPConn), []byte(msg))
+	events <- event{id: id, reply: reply, err: err, done: true}
 }

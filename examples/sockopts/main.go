@@ -33,31 +33,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/sockopt"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "sockopts: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// setting is one option to set and how to find it in what Get reads back.
-type setting struct {
-	opt  sockopt.Option
-	held func(sockopt.Settings) any
-}
+func main() { program.Main("sockopts", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sockopts", flag.ContinueOnError)
@@ -135,6 +118,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	err = sockopt.Apply(ln.Listener.(syscall.Conn), sockopt.ReuseAddr(true))
 	fmt.Fprintf(stdout, "Apply(ReuseAddr(true)) on the bound listener: %v\n", err)
 	return nil
+}
+
+// setting is one option to set and how to find it in what Get reads back.
+type setting struct {
+	opt  sockopt.Option
+	held func(sockopt.Settings) any
 }
 
 // supported returns the options this platform can set, so the program

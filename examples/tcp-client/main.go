@@ -16,41 +16,21 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-// maxReply bounds what the client keeps of a reply, so a server that never
-// stops sending cannot exhaust memory.
-const maxReply = 1 << 20
-
-func main() {
-	// SIGINT (Ctrl-C) or SIGTERM cancels ctx, which unblocks the dial or
-	// read in progress.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "tcp-client: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("tcp-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("tcp-client", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9000", "server `host:port`")
-	msg := fs.String("msg", "Hello, TCP!", "message to send")
-	timeout := fs.Duration("timeout", 10*time.Second, "limit on the whole exchange (see examples/timeout-client)")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewClient("tcp-client", "localhost:9000")
+	msg := cmd.String("msg", "Hello, TCP!", "message to send")
+	timeout := cmd.Duration("timeout", 10*time.Second, "limit on the whole exchange (see examples/timeout-client)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
@@ -59,9 +39,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// socket() + connect(): net.Dialer does both, and resolves the name.
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", *addr)
+	conn, err := d.DialContext(ctx, "tcp", cmd.Addr)
 	if err != nil {
-		return fmt.Errorf("cannot connect to %s: %w", *addr, err)
+		return fmt.Errorf("cannot connect to %s: %w", cmd.Addr, err)
 	}
 	defer conn.Close()
 
@@ -74,20 +54,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// sendall(): Write returns only when every byte is written or on error.
 	if _, err := conn.Write([]byte(*msg)); err != nil {
-		return fmt.Errorf("send to %s: %w", *addr, ctxErr(ctx, err))
+		return fmt.Errorf("send to %s: %w", cmd.Addr, ctxErr(ctx, err))
 	}
 	// shutdown(SHUT_WR): tell the server no more bytes are coming, so it
 	// can answer and close; we keep reading.
 	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		return fmt.Errorf("half-close to %s: %w", *addr, err)
+		return fmt.Errorf("half-close to %s: %w", cmd.Addr, err)
 	}
 	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
 	if err != nil {
-		return fmt.Errorf("receive from %s: %w", *addr, ctxErr(ctx, err))
+		return fmt.Errorf("receive from %s: %w", cmd.Addr, ctxErr(ctx, err))
 	}
 	fmt.Fprintln(stdout, string(reply))
 	return nil
 }
+
+// maxReply bounds what the client keeps of a reply, so a server that never
+// stops sending cannot exhaust memory.
+const maxReply = 1 << 20
 
 // ctxErr prefers the context's error when ctx ended, so the cause reads
 // "context deadline exceeded" or "context canceled" rather than the

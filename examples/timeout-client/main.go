@@ -41,37 +41,23 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-const maxReply = 1 << 20
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "timeout-client: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("timeout-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("timeout-client", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9000", "server `host:port`")
-	msg := fs.String("msg", "Hello, timeouts!", "message to send")
-	timeout := fs.Duration("timeout", 5*time.Second, "budget for each of connect, send and receive (the chapter's settimeout(5.0))")
-	silent := fs.Bool("silent", false, "ignore -addr; talk to a loopback server started here that never answers")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewClient("timeout-client", "localhost:9000")
+	msg := cmd.String("msg", "Hello, timeouts!", "message to send")
+	timeout := cmd.Duration("timeout", 5*time.Second, "budget for each of connect, send and receive (the chapter's settimeout(5.0))")
+	silent := cmd.Bool("silent", false, "ignore -addr; talk to a loopback server started here that never answers")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
@@ -84,7 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer ln.Close()
-		*addr = ln.Addr().String()
+		cmd.Addr = ln.Addr().String()
 	}
 
 	// connect() with a timeout: the context bounds the dial, name
@@ -92,12 +78,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dialCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	var d net.Dialer
-	conn, err := d.DialContext(dialCtx, "tcp", *addr)
+	conn, err := d.DialContext(dialCtx, "tcp", cmd.Addr)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("timed out after %v connecting to %s: %w", *timeout, *addr, err)
+			return fmt.Errorf("timed out after %v connecting to %s: %w", *timeout, cmd.Addr, err)
 		}
-		return fmt.Errorf("cannot connect to %s: %w", *addr, err)
+		return fmt.Errorf("cannot connect to %s: %w", cmd.Addr, err)
 	}
 	defer conn.Close()
 
@@ -108,27 +94,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// sendall() with a timeout: a fresh deadline for this call alone.
 	if err := setDeadline(ctx, conn.SetWriteDeadline, *timeout); err != nil {
-		return fmt.Errorf("sending to %s: %w", *addr, err)
+		return fmt.Errorf("sending to %s: %w", cmd.Addr, err)
 	}
 	if _, err := conn.Write([]byte(*msg)); err != nil {
-		return explain(ctx, err, *timeout, "sending to", *addr)
+		return explain(ctx, err, *timeout, "sending to", cmd.Addr)
 	}
 	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		return fmt.Errorf("half-close to %s: %w", *addr, err)
+		return fmt.Errorf("half-close to %s: %w", cmd.Addr, err)
 	}
 
 	// recv() with a timeout. The deadline is absolute, so a server that
 	// trickles a byte at a time cannot stretch the wait past it.
 	if err := setDeadline(ctx, conn.SetReadDeadline, *timeout); err != nil {
-		return fmt.Errorf("waiting for a reply from %s: %w", *addr, err)
+		return fmt.Errorf("waiting for a reply from %s: %w", cmd.Addr, err)
 	}
 	reply, err := io.ReadAll(io.LimitReader(conn, maxReply))
 	if err != nil {
-		return explain(ctx, err, *timeout, "waiting for a reply from", *addr)
+		return explain(ctx, err, *timeout, "waiting for a reply from", cmd.Addr)
 	}
 	fmt.Fprintln(stdout, string(reply))
 	return nil
 }
+
+const maxReply = 1 << 20
 
 // setDeadline gives the next call its own timeout budget, as settimeout
 // does. A new deadline overwrites the one in the past that AfterFunc sets

@@ -23,35 +23,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "tour: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// A step is one part of the tour. It reports through say and returns an
-// error if what it saw is not what the chapter promises.
-type step struct {
-	title   string // what it shows
-	section string // the chapter section it mirrors
-	run     func(ctx context.Context, say func(format string, args ...any)) error
-}
+func main() { program.Main("tour", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("tour", flag.ContinueOnError)
@@ -103,4 +83,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nall %d steps passed in %v\n", len(steps), elapsed)
 	return nil
+}
+
+// A step is one part of the tour. It reports through say and returns an
+// error if what it saw is not what the chapter promises.
+type step struct {
+	title   string // what it shows
+	section string // the chapter section it mirrors
+	run     func(ctx context.Context, say func(format string, args ...any)) error
 }

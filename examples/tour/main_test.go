@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/examples/internal/progtest"
 )
 
@@ -43,7 +44,7 @@ func TestTour(t *testing.T) {
 	if n := strings.Count(out, "\n   ok\n"); n != 6 {
 		t.Errorf("%d steps ok, want 6:\n%s", n, out)
 	}
-	if progtest.IPv6Loopback() == nil {
+	if program.IPv6Loopback() == nil {
 		re := regexp.MustCompile(`(?m)^   IPv6: \[::1\]:\d+ -> \[::1\]:\d+ replied "HELLO OVER IPV6"; server saw \[::1\]:\d+$`)
 		if !re.MatchString(out) {
 			t.Errorf("output does not match %v:\n%s", re, out)

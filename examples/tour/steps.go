@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/examples/internal/exchange"
+	"github.com/framesock/framesock/examples/internal/program"
 	"github.com/framesock/framesock/frame"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -37,27 +39,17 @@ func serve(srv *echo.Server, ln net.Listener) (shutdown func(context.Context) er
 	}
 }
 
-// exchange sends msg on a new TCP connection over network to addr,
-// half-closes, and returns everything the server sent back.
-func exchange(ctx context.Context, network, addr, msg string) (reply string, local net.Addr, err error) {
+// request sends msg on a new TCP connection over network to addr and
+// returns the whole reply: the exchange of tcp-client, bounded by ctx (the
+// step's time limit, or Ctrl-C).
+func request(ctx context.Context, network, addr, msg string) (reply string, local net.Addr, err error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return "", nil, err
 	}
 	defer c.Close()
-	// The step's context governs the exchange: when it ends (its time limit
-	// or Ctrl-C), a deadline in the past unblocks whatever call is pending.
-	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
-	if _, err := io.WriteString(c, msg); err != nil {
-		return "", nil, err
-	}
-	// Half-close: the server sees EOF, answers what it read, and closes,
-	// so reading to EOF collects the whole reply however TCP split it.
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return "", nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	b, err := exchange.TCP(ctx, c.(*net.TCPConn), []byte(msg))
 	return string(b), c.LocalAddr(), err
 }
 
@@ -83,7 +75,7 @@ func tcpEcho(ctx context.Context, say func(string, ...any)) error {
 	say("echo.Server listening on %s, Transform echo.Upper", ln.Addr())
 
 	msg := "Hello, TCP! GET / HTTP/1.1"
-	reply, _, err := exchange(ctx, "tcp", ln.Addr().String(), msg)
+	reply, _, err := request(ctx, "tcp", ln.Addr().String(), msg)
 	if err != nil {
 		return errors.Join(err, shutdown(ctx))
 	}
@@ -191,13 +183,12 @@ func framed(ctx context.Context, say func(string, ...any)) error {
 // dualStack: one listener, both families, and the mode it achieved.
 func dualStack(ctx context.Context, say func(string, ...any)) error {
 	// A listener for both families needs the wildcard address: loopback is
-	// per family (127.0.0.1, ::1). Unmap reports IPv4 peers as IPv4.
-	lc := dualstack.ListenConfig{Unmap: true}
-	ln, err := lc.Listen(ctx, "tcp", ":0")
+	// per family (127.0.0.1, ::1).
+	ln, err := dualstack.Listen(ctx, "tcp", ":0")
 	if err != nil {
 		return err
 	}
-	peers := &recorder{Listener: ln, peers: make(chan net.Addr, 2)}
+	peers := &recorder{Listener: ln, peers: make(chan netip.AddrPort, 2)}
 	srv := &echo.Server{Transform: echo.Upper, Logger: logger}
 	shutdown := serve(srv, peers)
 	defer func() { _ = shutdown(context.WithoutCancel(ctx)) }()
@@ -216,51 +207,49 @@ func dualStack(ctx context.Context, say func(string, ...any)) error {
 		// A kernel with IPv6 sockets but IPv6 disabled on its interfaces
 		// (disable_ipv6=1) still gives SingleSocket, yet ::1 is unusable.
 		if c.network == "tcp6" {
-			if err := loopbackUsable(); err != nil {
+			if err := program.IPv6Loopback(); err != nil {
 				say("%s: skipped, ::1 is unusable on this host: %v", c.family, err)
 				continue
 			}
 		}
 		addr := net.JoinHostPort(c.host, port)
-		reply, local, err := exchange(ctx, c.network, addr, c.msg)
+		reply, local, err := request(ctx, c.network, addr, c.msg)
 		if err != nil {
 			return err
 		}
-		var seen net.Addr
+		var seen netip.AddrPort
 		select {
 		case seen = <-peers.peers:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		say("%s: %v -> %s replied %q; server saw %v", c.family, local, addr, reply, seen)
+		if seen.Addr().Is4() != (c.family == "IPv4") {
+			return fmt.Errorf("the server saw the %s client as %v", c.family, seen)
+		}
 		if err := want(reply, strings.ToUpper(c.msg)); err != nil {
 			return err
 		}
 	}
-	say("(ListenConfig.Unmap: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
+	say("(dualstack.AddrPort: an IPv4 peer reads 127.0.0.1, not ::ffff:127.0.0.1)")
 	return nil
 }
 
-// loopbackUsable reports whether ::1 can be bound, and so dialed.
-func loopbackUsable() error {
-	l, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		return err
-	}
-	return l.Close()
-}
-
-// recorder passes on the peer of each accepted connection.
+// recorder passes on the peer of each accepted connection, unmapped (one
+// dual-stack socket sees an IPv4 peer as ::ffff:a.b.c.d), and hands the
+// connection on as the listener made it: a *net.TCPConn, which echo reads
+// through its socket directly.
 type recorder struct {
 	net.Listener
-	peers chan net.Addr
+	peers chan netip.AddrPort
 }
 
 func (r *recorder) Accept() (net.Conn, error) {
 	c, err := r.Listener.Accept()
 	if err == nil {
+		peer, _ := dualstack.AddrPort(c.RemoteAddr())
 		select {
-		case r.peers <- c.RemoteAddr():
+		case r.peers <- peer:
 		default:
 		}
 	}

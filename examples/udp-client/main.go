@@ -25,35 +25,23 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "udp-client: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("udp-client", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("udp-client", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9000", "server `host:port`")
-	msg := fs.String("msg", "Hello, UDP!", "datagram to send")
-	tries := fs.Int("tries", 3, "datagrams to send before giving up: UDP may lose any of them")
-	wait := fs.Duration("wait", time.Second, "how long to wait for a reply to each")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewClient("udp-client", "localhost:9000")
+	msg := cmd.String("msg", "Hello, UDP!", "datagram to send")
+	tries := cmd.Int("tries", 3, "datagrams to send before giving up: UDP may lose any of them")
+	wait := cmd.Duration("wait", time.Second, "how long to wait for a reply to each")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if *tries < 1 || *tries > 100 {
@@ -61,9 +49,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", *addr)
+	conn, err := d.DialContext(ctx, "udp", cmd.Addr)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w", *addr, err)
+		return fmt.Errorf("cannot reach %s: %w", cmd.Addr, err)
 	}
 	defer conn.Close()
 	// Ctrl-C cancels ctx; a deadline in the past then unblocks the pending
@@ -79,7 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		// all, and maybe not at all: UDP has no retransmission, so the
 		// client resends after a quiet -wait, as DNS resolvers do.
 		if _, err := conn.Write([]byte(*msg)); err != nil {
-			return fmt.Errorf("send to %s: %w", *addr, err)
+			return fmt.Errorf("send to %s: %w", cmd.Addr, err)
 		}
 		// recvfrom(): one Read returns one datagram. A new deadline would
 		// overwrite the one in the past that AfterFunc sets when ctx
@@ -87,7 +75,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		// stop here; if it ends later, AfterFunc still unblocks the Read.
 		_ = conn.SetReadDeadline(time.Now().Add(*wait))
 		if ctx.Err() != nil {
-			return fmt.Errorf("no reply from %s: %w", *addr, context.Cause(ctx))
+			return fmt.Errorf("no reply from %s: %w", cmd.Addr, context.Cause(ctx))
 		}
 		n, err := conn.Read(buf)
 		switch {
@@ -95,15 +83,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "received from %s: %s\n", conn.RemoteAddr(), buf[:n])
 			return nil
 		case ctx.Err() != nil:
-			return fmt.Errorf("no reply from %s: %w (%w)", *addr, context.Cause(ctx), err)
+			return fmt.Errorf("no reply from %s: %w (%w)", cmd.Addr, context.Cause(ctx), err)
 		case errors.Is(err, os.ErrDeadlineExceeded) && try < *tries:
 			fmt.Fprintf(stdout, "no reply within %v, sending again (try %d of %d)\n", *wait, try+1, *tries)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return fmt.Errorf("no reply from %s after %d tries %v apart: %w", *addr, *tries, *wait, err)
+			return fmt.Errorf("no reply from %s after %d tries %v apart: %w", cmd.Addr, *tries, *wait, err)
 		default:
 			// Such as ECONNREFUSED: nothing listens there, and resending
 			// will not change that.
-			return fmt.Errorf("no reply from %s: %w", *addr, err)
+			return fmt.Errorf("no reply from %s: %w", cmd.Addr, err)
 		}
 	}
 }

@@ -25,69 +25,35 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop) // a second Ctrl-C exits at once
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "udp-server: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("udp-server", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("udp-server", flag.ContinueOnError)
-	addr := fs.String("addr", ":9000", "`host:port` to listen on; port 0 picks a free one")
-	grace := fs.Duration("grace", 5*time.Second, "how long shutdown waits for replies in flight")
-	if err := fs.Parse(args); err != nil {
+	cmd := program.NewServer("udp-server", ":9000")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
 	srv := &echo.PacketServer{
 		Network:   "udp",
-		Address:   *addr,
+		Address:   cmd.Addr,
 		Transform: echo.Upper, // the chapter's s.sendto(data.upper(), addr)
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
 	// socket(AF_INET6, SOCK_DGRAM) + bind(): no listen, no accept.
 	pc, err := srv.Listen(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "listening on %s\n", pc.LocalAddr())
+	program.Listening(stdout, pc.LocalAddr())
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(pc) }()
-	select {
-	case err := <-errc:
-		return err // Serve never returns nil: the socket failed.
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *grace)
-	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if err := <-errc; !errors.Is(err, echo.ErrServerClosed) {
-		return errors.Join(err, shutdownErr)
-	}
+	err = cmd.Serve(ctx, func() error { return srv.Serve(pc) }, srv.Shutdown)
 	st := srv.Stats()
 	fmt.Fprintf(stdout, "shut down; datagrams echoed: %d, dropped: %d\n", st.MessagesOut, st.Dropped)
-	if shutdownErr != nil {
-		return fmt.Errorf("shutdown: %w", shutdownErr)
-	}
-	return nil
+	return err
 }

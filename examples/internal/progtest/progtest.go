@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/framesock/framesock/examples/internal/program"
 )
 
 // Timeout bounds every wait in this package: a server that never prints its
@@ -30,10 +32,10 @@ import (
 const Timeout = 30 * time.Second
 
 // ListeningPrefix starts the first line every server example prints.
-const ListeningPrefix = "listening on "
+const ListeningPrefix = program.ListeningPrefix
 
 // RunFunc is the signature every example's run function has.
-type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
+type RunFunc = program.RunFunc
 
 // ParseListening returns the HOST:PORT of a "listening on HOST:PORT" line,
 // checking that it is exactly that: a prefix and an address net.SplitHostPort
@@ -192,16 +194,6 @@ func ClosedAddr(t testing.TB) string {
 		t.Fatalf("close: %v", err)
 	}
 	return addr
-}
-
-// IPv6Loopback reports whether [::1] can be listened on, so tests that need
-// it can skip with the reason.
-func IPv6Loopback() error {
-	ln, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		return err
-	}
-	return ln.Close()
 }
 
 func errOrEOF(err error) error {
