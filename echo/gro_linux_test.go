@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/framesock/framesock/dualstack"
@@ -93,16 +91,7 @@ func TestPacketServerGRO(t *testing.T) {
 				shutdown(t, s)
 				<-served
 			}()
-			port := pc.LocalAddr().(*net.UDPAddr).Port
-			clients := map[string]*net.UDPConn{}
-			for _, name := range []string{"a", "b"} {
-				c, err := net.Dial("udp", net.JoinHostPort(tt.host, fmt.Sprint(port)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				clients[name] = c.(*net.UDPConn)
-			}
+			clients := twoClients(t, tt.host, pc.LocalAddr())
 			// The server turns UDP_GRO on before it reads: once a reply
 			// has come, datagrams sent arrive coalesced.
 			buf := make([]byte, 65536)
@@ -132,18 +121,7 @@ func TestPacketServerGRO(t *testing.T) {
 					t.Fatalf("write %d: %v", i, err)
 				}
 			}
-			for name, c := range clients {
-				for i, w := range want[name] {
-					c.SetReadDeadline(time.Now().Add(testTimeout))
-					n, err := c.Read(buf)
-					if err != nil {
-						t.Fatalf("client %s, reply %d: %v", name, i, err)
-					}
-					if !bytes.Equal(buf[:n], w) {
-						t.Fatalf("client %s, reply %d: %d bytes %.8q, want %d bytes %.8q", name, i, n, buf[:n], len(w), w)
-					}
-				}
-			}
+			expectReplies(t, clients, want)
 			// A client can read a reply before the sendmmsg that sent
 			// it has returned and been counted. Without UDP_GRO, where
 			// the server's reads end within a write decides the runs.
