@@ -265,12 +265,12 @@ func (s *PacketServer) reply(p []byte, from net.Addr, ap netip.AddrPort) (out []
 func (s *PacketServer) drop(from net.Addr, ap netip.AddrPort, why string, err error, size int) {
 	s.stats.dropped.Add(1)
 	if n, log := s.dropLog.allow(); log {
-		l := s.logger().With("reason", why)
+		args := []any{"reason", why, "remote", remoteOf(from, ap),
+			"size", size, "max_datagram_size", s.maxDatagram(), "dropped", n}
 		if err != nil {
-			l = l.With("err", err)
+			args = append(args, "err", err)
 		}
-		l.Warn("echo: datagram dropped", "remote", remoteOf(from, ap),
-			"size", size, "max_datagram_size", s.maxDatagram(), "dropped", n)
+		s.logger().Warn("echo: datagram dropped", args...)
 	}
 }
 
