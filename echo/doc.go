@@ -67,19 +67,25 @@
 // # UDP
 //
 // On Linux a PacketServer reads and writes up to 32 datagrams per system
-// call (recvmmsg(2), sendmmsg(2)) through the ReadBatch and WriteBatch of
-// [golang.org/x/net/ipv4] and [golang.org/x/net/ipv6], and replies of one
-// size to one peer that follow each other in a batch leave as a single
-// segmented send (UDP_SEGMENT), which the kernel cuts into datagrams again
-// after carrying them through its stack once; elsewhere it uses a
-// ReadFromUDPAddrPort/WriteToUDPAddrPort loop that allocates nothing per
-// datagram. Batches take the sockets of [PacketServer.Listen] (the one
-// socket of a dual-stack PacketConn included) and a *net.UDPConn given
-// to Serve; any other net.PacketConn is read through its own methods.
+// call (recvmmsg(2), sendmmsg(2), made through the socket's
+// [syscall.RawConn]), and allocates nothing per datagram: peers are kept
+// as the kernel wrote them and reported as [net/netip.AddrPort]. Replies
+// of one size to one peer that follow each other in a batch leave as a
+// single segmented send (UDP_SEGMENT), which the kernel cuts into
+// datagrams again after carrying them through its stack once. With
+// UDP_GRO, which the server asks for, the kernel hands it datagrams of
+// one flow coalesced (a local peer's segmented sends, or what a NIC
+// coalesced); each is echoed as its own request, and their replies leave
+// as one segmented send. A kernel without either does without. Elsewhere
+// it uses a ReadFromUDPAddrPort/WriteToUDPAddrPort loop that allocates
+// nothing per datagram either. Batches take the sockets of
+// [PacketServer.Listen] (the one socket of a dual-stack PacketConn
+// included) and a *net.UDPConn given to Serve; any other net.PacketConn
+// is read through its own methods.
 // Buffers are one byte longer than [PacketServer.MaxDatagramSize]
-// (65,535 by default, more than any UDP payload), so a datagram is never
-// echoed truncated: a longer one is dropped, counted in Stats.Dropped and
-// logged.
+// (65,535 by default, more than any UDP payload), or 64 KiB with UDP_GRO,
+// the most the kernel coalesces, so a datagram is never echoed truncated:
+// a longer one is dropped, counted in Stats.Dropped and logged.
 //
 // # Logging and counters
 //

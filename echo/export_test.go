@@ -11,6 +11,10 @@ func SegmentRefusals(s *PacketServer) uint64 { return s.segRefused.Load() }
 // datagrams; zero where s read them one at a time.
 func BatchReads(s *PacketServer) uint64 { return s.batchReads.Load() }
 
+// GROReads is how many messages s read held datagrams the kernel
+// coalesced (UDP_GRO).
+func GROReads(s *PacketServer) uint64 { return s.groReads.Load() }
+
 // TrackedSockets is how many listeners s tracks: bound by Listen and not
 // yet closed, or being served.
 func TrackedSockets(s *Server) int { return s.trackedSockets() }

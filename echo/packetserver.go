@@ -16,12 +16,15 @@ import (
 // PacketServer is a UDP echo server: each datagram is answered with one
 // datagram to its sender. Its zero value echoes datagrams of any size
 // unchanged. On Linux it reads and writes batches of datagrams per system
-// call (recvmmsg(2), sendmmsg(2)), and replies of one size to one peer that
-// follow each other in a batch leave as one segmented send (UDP_SEGMENT,
-// Linux 4.18), which the kernel cuts into separate datagrams again: the
-// peer receives exactly what it would otherwise. Elsewhere it reads and
-// writes one datagram per call. A PacketServer must not be copied after
-// first use.
+// call (recvmmsg(2), sendmmsg(2)) and allocates nothing per datagram.
+// Replies of one size to one peer that follow each other in a batch leave
+// as one segmented send (UDP_SEGMENT, Linux 4.18), which the kernel cuts
+// into separate datagrams again: the peer receives exactly what it would
+// otherwise. Datagrams the kernel coalesces on the way in (UDP_GRO, Linux
+// 5.0; a local peer's segmented sends arrive that way) are read together
+// and each is echoed as its own datagram. Elsewhere it reads and writes
+// one datagram per call. A PacketServer must not be copied after first
+// use.
 //
 // The batched path takes the sockets of Listen (a dual-stack PacketConn
 // through its one socket) and a *net.UDPConn given to Serve. Any other
@@ -66,6 +69,7 @@ type PacketServer struct {
 	stats      counters
 	traffic    traffic
 	batchReads atomic.Uint64 // batched reads that returned datagrams (batch_linux.go)
+	groReads   atomic.Uint64 // messages read that held coalesced datagrams
 	segmented  atomic.Uint64 // replies sent in segmented runs
 	segRefused atomic.Uint64 // segmented runs the kernel refused
 	dropLog    rateLimit     // oversize datagrams and failed sends
@@ -190,7 +194,7 @@ func (s *PacketServer) plainLoop(pc net.PacketConn) error {
 			n, from, err = pc.ReadFrom(buf)
 		}
 		if n > max {
-			s.drop(from, ap, "datagram larger than MaxDatagramSize", n)
+			s.drop(from, ap, "datagram larger than MaxDatagramSize", nil, n)
 			continue
 		}
 		if err != nil {
@@ -215,7 +219,7 @@ func (s *PacketServer) plainLoop(pc net.PacketConn) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
-			s.drop(from, ap, "reply not sent: "+err.Error(), len(reply))
+			s.drop(from, ap, "reply not sent", err, len(reply))
 			continue
 		}
 		s.sent(len(reply))
@@ -257,12 +261,16 @@ func (s *PacketServer) reply(p []byte, from net.Addr, ap netip.AddrPort) (out []
 }
 
 // drop counts and (at most once a second) logs a datagram not echoed,
-// from from or, if from is nil, ap.
-func (s *PacketServer) drop(from net.Addr, ap netip.AddrPort, why string, size int) {
+// from from or, if from is nil, ap, and why, with err if there is one.
+func (s *PacketServer) drop(from net.Addr, ap netip.AddrPort, why string, err error, size int) {
 	s.stats.dropped.Add(1)
 	if n, log := s.dropLog.allow(); log {
-		s.logger().Warn("echo: datagram dropped", "reason", why, "remote", remoteOf(from, ap),
-			"size", size, "max_datagram_size", s.maxDatagram(), "dropped", n)
+		args := []any{"reason", why, "remote", remoteOf(from, ap),
+			"size", size, "max_datagram_size", s.maxDatagram(), "dropped", n}
+		if err != nil {
+			args = append(args, "err", err)
+		}
+		s.logger().Warn("echo: datagram dropped", args...)
 	}
 }
 
@@ -282,7 +290,3 @@ func (s *PacketServer) readFailed(err error, delay *time.Duration) bool {
 	}
 	return s.pause(*delay)
 }
-
-// noAddrPort stands for "sender given as a net.Addr" in reply, drop and
-// remoteOf.
-var noAddrPort netip.AddrPort

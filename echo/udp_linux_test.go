@@ -83,16 +83,7 @@ func TestPacketServerSegments(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			port := pc.LocalAddr().(*net.UDPAddr).Port
-			clients := map[string]*net.UDPConn{}
-			for _, name := range []string{"a", "b"} {
-				c, err := net.Dial("udp", net.JoinHostPort(tt.host, fmt.Sprint(port)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				clients[name] = c.(*net.UDPConn)
-			}
+			clients := twoClients(t, tt.host, pc.LocalAddr())
 			// Each datagram is filled with its index in plan, so a
 			// reply shows which request it answers.
 			want := map[string][][]byte{}
@@ -110,19 +101,7 @@ func TestPacketServerSegments(t *testing.T) {
 				shutdown(t, s)
 				<-served
 			}()
-			buf := make([]byte, 2048)
-			for name, c := range clients {
-				for i, w := range want[name] {
-					c.SetReadDeadline(time.Now().Add(testTimeout))
-					n, err := c.Read(buf)
-					if err != nil {
-						t.Fatalf("client %s, reply %d: %v", name, i, err)
-					}
-					if !bytes.Equal(buf[:n], w) {
-						t.Fatalf("client %s, reply %d: %d bytes %.8q, want %d bytes %.8q", name, i, n, buf[:n], len(w), w)
-					}
-				}
-			}
+			expectReplies(t, clients, want)
 			// A client can read a reply before the sendmmsg that sent
 			// it has returned and been counted.
 			segmented := uint64(0)
@@ -146,5 +125,41 @@ func TestPacketServerSegments(t *testing.T) {
 				t.Errorf("%d segmented runs refused, want 4", got)
 			}
 		})
+	}
+}
+
+// twoClients dials clients "a" and "b" from host to the port of addr,
+// closed when t ends.
+func twoClients(t *testing.T, host string, addr net.Addr) map[string]*net.UDPConn {
+	t.Helper()
+	port := addr.(*net.UDPAddr).Port
+	clients := map[string]*net.UDPConn{}
+	for _, name := range []string{"a", "b"} {
+		c, err := net.Dial("udp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		clients[name] = c.(*net.UDPConn)
+	}
+	return clients
+}
+
+// expectReplies reads each client's replies and checks them against
+// want's, in order.
+func expectReplies(t *testing.T, clients map[string]*net.UDPConn, want map[string][][]byte) {
+	t.Helper()
+	buf := make([]byte, 65536)
+	for name, c := range clients {
+		for i, w := range want[name] {
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("client %s, reply %d: %v", name, i, err)
+			}
+			if !bytes.Equal(buf[:n], w) {
+				t.Fatalf("client %s, reply %d: %d bytes %.8q, want %d bytes %.8q", name, i, n, buf[:n], len(w), w)
+			}
+		}
 	}
 }
