@@ -62,10 +62,10 @@ func (c *PacketConn) LocalAddr() net.Addr { return c.socks[0].addr }
 // UDPConn returns the one socket of a connection in [SingleSocket],
 // [IPv4Only] or [IPv6Only] mode, and nil in [TwoSockets] mode. It is there
 // for I/O that [net.PacketConn] does not offer, such as batched reads and
-// writes (recvmmsg and sendmmsg). Datagrams
-// read from it come without this package's address handling: a
-// dual-stack socket reports IPv4 peers as IPv4-mapped addresses whatever
-// [ListenConfig.Unmap] says. Closing c closes it.
+// writes (recvmmsg and sendmmsg). Datagrams read from it come without this
+// package's address handling: a dual-stack socket reports IPv4 peers as
+// IPv4-mapped addresses whatever [ListenConfig.Unmap] says. Closing c
+// closes it.
 func (c *PacketConn) UDPConn() *net.UDPConn {
 	if len(c.conns) != 1 {
 		return nil
