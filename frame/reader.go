@@ -13,9 +13,6 @@ import (
 // before it reports [io.ErrNoProgress], as [bufio.Reader] does.
 const maxEmptyReads = 100
 
-// errNegativeRead reports an io.Reader that broke its contract.
-var errNegativeRead = errors.New("frame: reader returned an invalid count")
-
 // A Reader reads frames from an [io.Reader] through a buffer, so one read
 // system call can yield many small messages, while large payloads are read
 // straight into their destination. The buffer is taken on the first read,
@@ -29,6 +26,10 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 // [iotest.TimeoutReader] timeout, the next call resumes where the last one
 // stopped, so a message is never split in two and the stream never loses
 // its place.
+//
+// The frame's layout is set by [WithLayout] and changed between messages
+// by [Reader.SetLayout]; [Reader.Header] returns the header of the last
+// message.
 //
 // The zero value of Reader has nothing to read from: its reads return
 // [ErrNoStream] until [Reader.Reset] gives it a source, after which it
@@ -77,6 +78,34 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 		return nil, err
 	}
 	return r.readPayload()
+}
+
+// Header returns the whole header of the message last returned (its
+// Offset bytes, its length field, its After bytes) as received, valid
+// until the next read, Handoff or Reset; Release keeps it. It is nil
+// before the first message and after a read that returned an error. The
+// fields that [Writer.WriteFrame] takes are its first Offset bytes and
+// its last After bytes.
+func (r *Reader) Header() []byte {
+	if r.inFrame {
+		return nil
+	}
+	return r.header()
+}
+
+// SetLayout makes r read the frames that follow with layout l, keeping
+// the bytes it has buffered, for a protocol whose framing changes after a
+// message: PostgreSQL's startup message has no type byte, the messages
+// after it do. It takes effect at the next header r reads: a frame whose
+// header was read already (its payload cut by a timeout, or an oversize
+// payload being discarded) ends as it began. Reset restores the layout of
+// r's options. A Layout that cannot be right returns an error matching
+// [ErrInvalidOption] and changes nothing.
+func (r *Reader) SetLayout(l Layout) error {
+	if !r.cfg.built {
+		r.cfg = newConfig(nil)
+	}
+	return r.cfg.setLayout("SetLayout", l)
 }
 
 // next does everything before the payload of the next frame: it recycles
@@ -189,7 +218,7 @@ func (r *Reader) ready() bool {
 	if r.inFrame {
 		return r.w-r.r >= r.need
 	}
-	n, hl, err := r.cfg.header.ParseLength(r.buf[r.r:r.w])
+	hl, n, err := r.cfg.parse(r.buf[r.r:r.w])
 	return err != nil || (hl > 0 && (n > uint64(r.cfg.max) || uint64(r.w-r.r-hl) >= n))
 }
 
@@ -216,11 +245,6 @@ func (r *Reader) Handoff() io.Reader {
 	r.Reset(nil)
 	return io.MultiReader(bytes.NewReader(rest), src)
 }
-
-// noStream is the source of a Reader that has none.
-type noStream struct{}
-
-func (noStream) Read([]byte) (int, error) { return 0, ErrNoStream }
 
 // Reset discards all state, including any buffered bytes and a sticky
 // error, gives the buffers back to the pools and makes r read from src.
@@ -305,16 +329,16 @@ func (r *Reader) read(p []byte) (int, error) {
 
 // readHeader parses the next header, reading until it is complete.
 func (r *Reader) readHeader() error {
-	h := r.cfg.header
+	r.hdrLen = 0 // the last message's header is valid until this read
 	for {
-		n, hl, err := h.ParseLength(r.buf[r.r:r.w])
+		hl, n, err := r.cfg.parse(r.buf[r.r:r.w])
 		if err != nil {
 			r.err = err
 			return err
 		}
 		if hl > 0 {
 			if n > uint64(r.cfg.max) {
-				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
+				err := &SizeError{Size: n, Max: r.cfg.max, Layout: r.cfg.layout, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
 				r.r += hl
 				if !r.cfg.discard {
 					r.err = err
@@ -323,6 +347,7 @@ func (r *Reader) readHeader() error {
 				r.discard = n
 				return err
 			}
+			r.markHeader(r.r, hl)
 			r.r += hl
 			r.inFrame, r.need = true, int(n)
 			return nil
