@@ -158,31 +158,36 @@ func (h Header) ParseLength(b []byte) (n uint64, hdrLen int, err error) {
 	if !h.valid() {
 		return 0, 0, fmt.Errorf("%w: unknown format %v", ErrInvalidHeader, h)
 	}
-	w := h.Len(0)
-	if len(b) < w {
-		return 0, 0, nil
+	if w := h.Len(0); len(b) >= w {
+		return h.fixedValue(b), w, nil
 	}
+	return 0, 0, nil
+}
+
+// fixedValue decodes the field at the start of b, which holds all of it,
+// for the fixed-width formats.
+func (h Header) fixedValue(b []byte) uint64 {
 	switch h {
-	case Uint32BE:
-		n = uint64(binary.BigEndian.Uint32(b))
 	case Uint8:
-		n = uint64(b[0])
+		return uint64(b[0])
 	case Uint16BE:
-		n = uint64(binary.BigEndian.Uint16(b))
+		return uint64(binary.BigEndian.Uint16(b))
 	case Uint16LE:
-		n = uint64(binary.LittleEndian.Uint16(b))
+		return uint64(binary.LittleEndian.Uint16(b))
 	case Uint24BE:
-		n = uint64(b[0])<<16 | uint64(b[1])<<8 | uint64(b[2])
+		_ = b[2]
+		return uint64(b[0])<<16 | uint64(b[1])<<8 | uint64(b[2])
 	case Uint24LE:
-		n = uint64(b[2])<<16 | uint64(b[1])<<8 | uint64(b[0])
+		_ = b[2]
+		return uint64(b[2])<<16 | uint64(b[1])<<8 | uint64(b[0])
 	case Uint32LE:
-		n = uint64(binary.LittleEndian.Uint32(b))
+		return uint64(binary.LittleEndian.Uint32(b))
 	case Uint64BE:
-		n = binary.BigEndian.Uint64(b)
+		return binary.BigEndian.Uint64(b)
 	case Uint64LE:
-		n = binary.LittleEndian.Uint64(b)
+		return binary.LittleEndian.Uint64(b)
 	}
-	return n, w, nil
+	return uint64(binary.BigEndian.Uint32(b))
 }
 
 // SplitFunc is Layout{Length: h}.SplitFunc(max): see [Layout.SplitFunc].

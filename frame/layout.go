@@ -81,26 +81,31 @@ func (l Layout) invalid(call, reason string) error {
 	return fmt.Errorf("frame: %s(%+v): %s: %w", call, l, reason, ErrInvalidOption)
 }
 
-// payloadLen returns the payload length that field value v gives: v +
-// Adjust, saturated at math.MaxUint64 (above any maximum), or
-// ErrInvalidHeader if it is negative.
-func (l *Layout) payloadLen(v uint64) (uint64, error) {
-	if l.Adjust >= 0 {
-		if v > math.MaxUint64-uint64(l.Adjust) {
-			return math.MaxUint64, nil
-		}
-		return v + uint64(l.Adjust), nil
+// payloadLen returns the payload length that field value v gives, v +
+// Adjust, and whether it is in range: not below 0 nor above 2^64-1.
+func (l *Layout) payloadLen(v uint64) (uint64, bool) {
+	// uint64(Adjust) is Adjust modulo 2^64: the sum wraps past 2^64 for a
+	// negative Adjust, and only then, when the true result is in range.
+	n := v + uint64(l.Adjust)
+	return n, (n < v) == (l.Adjust < 0)
+}
+
+// outOfRange is the payload length for a field value v that payloadLen
+// finds out of range: saturated at math.MaxUint64 (above any maximum), or
+// ErrInvalidHeader when it is negative.
+func (l *Layout) outOfRange(v uint64) (uint64, error) {
+	if l.Adjust > 0 {
+		return math.MaxUint64, nil
 	}
-	// uint64(-Adjust) is Adjust's magnitude, even for math.MinInt.
-	if v < uint64(-l.Adjust) {
-		return 0, fmt.Errorf("%w: length field value %d with Adjust %d gives a negative payload", ErrInvalidHeader, v, l.Adjust)
-	}
-	return v - uint64(-l.Adjust), nil
+	return 0, fmt.Errorf("%w: length field value %d with Adjust %d gives a negative payload", ErrInvalidHeader, v, l.Adjust)
 }
 
 // maxPayload returns the largest payload l can express.
 func (l *Layout) maxPayload() uint64 {
-	n, _ := l.payloadLen(l.Length.MaxLength())
+	n, ok := l.payloadLen(l.Length.MaxLength())
+	if !ok {
+		n, _ = l.outOfRange(l.Length.MaxLength())
+	}
 	return n
 }
 
@@ -110,17 +115,30 @@ func (l *Layout) maxPayload() uint64 {
 // malformed or gives a negative payload. It is the one header parser of
 // the package: Reader, SplitFunc and ParseHeader use it.
 func (l *Layout) parse(b []byte) (hl int, n uint64, err error) {
-	if len(b) <= l.Offset {
-		return 0, 0, nil
+	var v uint64
+	if l.Length == Uvarint {
+		if len(b) <= l.Offset {
+			return 0, 0, nil
+		}
+		var fl int
+		if v, fl, err = parseUvarint(b[l.Offset:]); fl == 0 {
+			return 0, 0, err
+		}
+		hl = l.Offset + fl + l.After
+	} else {
+		fl := l.Length.Len(0)
+		if len(b) < l.Offset+fl {
+			return 0, 0, nil
+		}
+		v = l.Length.fixedValue(b[l.Offset:])
+		hl = l.Offset + fl + l.After
 	}
-	v, fl, err := l.Length.ParseLength(b[l.Offset:])
-	if fl == 0 {
-		return 0, 0, err
+	n, ok := l.payloadLen(v)
+	if !ok {
+		if n, err = l.outOfRange(v); err != nil {
+			return 0, 0, err
+		}
 	}
-	if n, err = l.payloadLen(v); err != nil {
-		return 0, 0, err
-	}
-	hl = l.Offset + fl + l.After
 	if len(b) < hl {
 		return 0, 0, nil
 	}
@@ -179,9 +197,21 @@ func (l Layout) AppendHeader(dst, fields []byte, n int) ([]byte, error) {
 // them. The field's value n - Adjust is computed modulo 2^64, which is
 // exact for every n the checks let through.
 func (l *Layout) appendHeader(dst, fields []byte, n int) []byte {
-	dst = append(dst, fields[:l.Offset]...)
+	dst = appendFew(dst, fields[:l.Offset])
 	dst = l.Length.appendLength(dst, uint64(n)-uint64(l.Adjust))
-	return append(dst, fields[l.Offset:]...)
+	return appendFew(dst, fields[l.Offset:])
+}
+
+// appendFew is append(dst, b...) for the few bytes of header fields: byte
+// by byte up to 8, which costs less than the call to memmove of append.
+func appendFew(dst, b []byte) []byte {
+	if len(b) > 8 {
+		return append(dst, b...)
+	}
+	for _, c := range b {
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // checkFields returns the error for k bytes of fields given to call, or

@@ -41,7 +41,7 @@ type config struct {
 	// set so that the paths per message only read them.
 	layout Layout
 	max    int  // the payload limit: maxSize, or less if layout cannot express it
-	plain  bool // layout is the zero Layout, parsed and written on a fast path
+	plain  bool // layout is the zero Layout, read and written on a fast path
 	fixed  int  // the header's length if the field has a fixed width, else 0
 	fields int  // Offset + After: the bytes of fields WriteFrame takes
 }
@@ -184,26 +184,30 @@ func (c *config) setLayout(call string, l Layout) error {
 	return nil
 }
 
-// parse is Layout.parse with a fast path for the default layout.
-func (c *config) parse(b []byte) (hl int, n uint64, err error) {
-	if c.plain {
-		if len(b) < 4 {
-			return 0, 0, nil
-		}
-		return 4, uint64(binary.BigEndian.Uint32(b)), nil
-	}
-	return c.layout.parse(b)
-}
-
 // checkPayload returns the error for writing a payload of n bytes, or nil.
 func (c *config) checkPayload(n int) error {
+	if n > c.max || n < c.layout.Adjust {
+		return c.payloadErr(n)
+	}
+	return nil
+}
+
+// payloadErr is the error of checkPayload, out of its inlined path.
+func (c *config) payloadErr(n int) error {
 	if n > c.max {
 		return &SizeError{Size: uint64(n), Max: c.max, Layout: c.layout}
 	}
-	if n < c.layout.Adjust {
-		return c.layout.tooShort(n)
+	return c.layout.tooShort(n)
+}
+
+// fieldsErr returns the error of call, given k bytes of header fields
+// that are not what the layout takes. The calls that write messages take
+// none, and are told to use WriteFrame.
+func (c *config) fieldsErr(call string, k int) error {
+	if call == "WriteFrame" {
+		return c.layout.checkFields(call, k)
 	}
-	return nil
+	return c.layout.noFields(call, "WriteFrame")
 }
 
 // headerLen returns the length of the header for a payload of n bytes.

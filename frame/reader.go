@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -218,7 +219,7 @@ func (r *Reader) ready() bool {
 	if r.inFrame {
 		return r.w-r.r >= r.need
 	}
-	hl, n, err := r.cfg.parse(r.buf[r.r:r.w])
+	hl, n, err := r.cfg.layout.parse(r.buf[r.r:r.w])
 	return err != nil || (hl > 0 && (n > uint64(r.cfg.max) || uint64(r.w-r.r-hl) >= n))
 }
 
@@ -331,7 +332,16 @@ func (r *Reader) read(p []byte) (int, error) {
 func (r *Reader) readHeader() error {
 	r.hdrLen = 0 // the last message's header is valid until this read
 	for {
-		hl, n, err := r.cfg.parse(r.buf[r.r:r.w])
+		// The default layout's header is parsed here, inlined; the
+		// others, and incomplete headers, by the one parser of layouts.
+		var hl int
+		var n uint64
+		var err error
+		if b := r.buf[r.r:r.w]; r.cfg.plain && len(b) >= 4 {
+			hl, n = 4, uint64(binary.BigEndian.Uint32(b))
+		} else {
+			hl, n, err = r.cfg.layout.parse(b)
+		}
 		if err != nil {
 			r.err = err
 			return err

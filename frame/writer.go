@@ -71,10 +71,7 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // written with the rest buffered, and the next Flush or write sends it on.
 // Do not send it again.
 func (w *Writer) WriteMessage(p []byte) error {
-	if w.cfg.fields != 0 {
-		return w.noFields("WriteMessage")
-	}
-	return w.write(nil, p)
+	return w.write("WriteMessage", nil, p)
 }
 
 // WriteFrame writes one frame whose header holds fields (the Offset bytes,
@@ -89,22 +86,7 @@ func (w *Writer) WriteMessage(p []byte) error {
 // [*SizeError]. In each case nothing is written and the Writer stays
 // usable. WriteFrame keeps neither slice.
 func (w *Writer) WriteFrame(fields, payload []byte) error {
-	if err := w.cfg.layout.checkFields("WriteFrame", len(fields)); err != nil {
-		if serr := w.stopped(); serr != nil {
-			return serr
-		}
-		return err
-	}
-	return w.write(fields, payload)
-}
-
-// noFields returns the error of call, which writes no header fields, on a
-// layout that has some.
-func (w *Writer) noFields(call string) error {
-	if err := w.stopped(); err != nil {
-		return err
-	}
-	return w.cfg.layout.noFields(call, "WriteFrame")
+	return w.write("WriteFrame", fields, payload)
 }
 
 // SetLayout makes w write the frames that follow with layout l, for a
@@ -120,10 +102,13 @@ func (w *Writer) SetLayout(l Layout) error {
 	return w.cfg.setLayout("SetLayout", l)
 }
 
-// write is WriteFrame with fields of the right size.
-func (w *Writer) write(fields, p []byte) error {
+// write is WriteFrame, and WriteMessage (call) with no fields.
+func (w *Writer) write(call string, fields, p []byte) error {
 	if err := w.stopped(); err != nil {
 		return err
+	}
+	if len(fields) != w.cfg.fields {
+		return w.cfg.fieldsErr(call, len(fields))
 	}
 	if err := w.cfg.checkPayload(len(p)); err != nil {
 		return err
@@ -179,11 +164,11 @@ func (w *Writer) keep(err error, fields, p []byte) error {
 // [*SizeError] and writes nothing. Like WriteMessage it writes no header
 // fields, and refuses a layout that has some.
 func (w *Writer) WriteBatch(msgs ...[]byte) error {
-	if w.cfg.fields != 0 {
-		return w.noFields("WriteBatch")
-	}
 	if err := w.stopped(); err != nil {
 		return err
+	}
+	if w.cfg.fields != 0 {
+		return w.cfg.fieldsErr("WriteBatch", 0)
 	}
 	room := 0
 	for _, m := range msgs {
