@@ -528,3 +528,31 @@ func TestLayoutSplitFunc(t *testing.T) {
 		}
 	})
 }
+
+// TestMQTTLimit: MQTT's remaining length is a varint of at most 4 bytes,
+// up to 268,435,455; with that maximum, the largest 4-byte claim is read
+// as a payload in progress and the smallest 5-byte one is too large.
+func TestMQTTLimit(t *testing.T) {
+	t.Parallel()
+	mqtt := frame.Layout{Offset: 1, Length: frame.Uvarint}
+	const mqttMax = 268435455
+	tests := []struct {
+		name  string
+		claim uint64
+		want  error
+	}{
+		{"largest 4-byte length", mqttMax, io.ErrUnexpectedEOF},
+		{"5-byte length", mqttMax + 1, frame.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			wire := append([]byte{0x30}, refField(frame.Uvarint, tt.claim)...)
+			wire = append(wire, "topic and payload"...)
+			r := frame.NewReader(bytes.NewReader(wire), frame.WithLayout(mqtt), frame.WithMaxSize(mqttMax))
+			if _, err := r.ReadMessage(); !errors.Is(err, tt.want) {
+				t.Fatalf("claim %d: err = %v, want %v", tt.claim, err, tt.want)
+			}
+		})
+	}
+}
