@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -159,7 +160,10 @@ func TestLayoutValidation(t *testing.T) {
 			defer c2.Close()
 			c := frame.NewConn(c1, opts...)
 			defer c.Close()
-			ctx := context.Background()
+			// Nobody reads or writes the other end: a call that is
+			// not refused times out instead of blocking the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
 			check("Conn.Send", c.Send(ctx, []byte("x")))
 			check("Conn.SendFrame", c.SendFrame(ctx, nil, []byte("x")))
 			check("Conn.SendBatch", c.SendBatch(ctx, []byte("x")))
@@ -478,6 +482,31 @@ func TestParseAppendHeader(t *testing.T) {
 			}
 		})
 	}
+	t.Run("AppendHeader refusals", func(t *testing.T) {
+		t.Parallel()
+		amqp := frame.Layout{Offset: 3, Length: frame.Uint32BE, Adjust: 1}
+		u8 := frame.Layout{Length: frame.Uint8, Adjust: -2}
+		for _, tt := range []struct {
+			name   string
+			l      frame.Layout
+			fields []byte
+			n      int
+			want   error
+		}{
+			{"payload shorter than Adjust", amqp, []byte("abc"), 0, frame.ErrLayoutMismatch},
+			{"negative payload length", frame.Layout{}, nil, -1, frame.ErrLayoutMismatch},
+			{"fields of the wrong size", amqp, []byte("ab"), 5, frame.ErrLayoutMismatch},
+			{"beyond the field", u8, nil, 254, frame.ErrTooLarge},
+		} {
+			b, err := tt.l.AppendHeader([]byte("x"), tt.fields, tt.n)
+			if !errors.Is(err, tt.want) || string(b) != "x" {
+				t.Errorf("%s: AppendHeader = %q, %v; want \"x\", %v", tt.name, b, err, tt.want)
+			}
+		}
+		if b, err := u8.AppendHeader(nil, nil, 253); err != nil || !bytes.Equal(b, []byte{255}) {
+			t.Errorf("the largest payload: AppendHeader = % x, %v; want ff", b, err)
+		}
+	})
 	t.Run("beyond int", func(t *testing.T) {
 		t.Parallel()
 		l := frame.Layout{Offset: 1, Length: frame.Uint64BE}
