@@ -197,21 +197,9 @@ func (l Layout) AppendHeader(dst, fields []byte, n int) ([]byte, error) {
 // them. The field's value n - Adjust is computed modulo 2^64, which is
 // exact for every n the checks let through.
 func (l *Layout) appendHeader(dst, fields []byte, n int) []byte {
-	dst = appendFew(dst, fields[:l.Offset])
+	dst = append(dst, fields[:l.Offset]...)
 	dst = l.Length.appendLength(dst, uint64(n)-uint64(l.Adjust))
-	return appendFew(dst, fields[l.Offset:])
-}
-
-// appendFew is append(dst, b...) for the few bytes of header fields: byte
-// by byte up to 8, which costs less than the call to memmove of append.
-func appendFew(dst, b []byte) []byte {
-	if len(b) > 8 {
-		return append(dst, b...)
-	}
-	for _, c := range b {
-		dst = append(dst, c)
-	}
-	return dst
+	return append(dst, fields[l.Offset:]...)
 }
 
 // checkFields returns the error for k bytes of fields given to call, or
