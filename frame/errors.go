@@ -48,6 +48,10 @@ var (
 	errInvalidWrite = errors.New("frame: writer returned an invalid count")
 )
 
+// maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
+// before it reports [io.ErrNoProgress], as [bufio.Reader] does.
+const maxEmptyReads = 100
+
 // noStream is the source of a Reader that has none.
 type noStream struct{}
 

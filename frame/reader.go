@@ -10,10 +10,6 @@ import (
 	"slices"
 )
 
-// maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
-// before it reports [io.ErrNoProgress], as [bufio.Reader] does.
-const maxEmptyReads = 100
-
 // A Reader reads frames from an [io.Reader] through a buffer, so one read
 // system call can yield many small messages, while large payloads are read
 // straight into their destination. The buffer is taken on the first read,
@@ -28,9 +24,7 @@ const maxEmptyReads = 100
 // stopped, so a message is never split in two and the stream never loses
 // its place.
 //
-// The frame's layout is set by [WithLayout] and changed between messages
-// by [Reader.SetLayout]; [Reader.Header] returns the header of the last
-// message.
+// [WithLayout] and [Reader.SetLayout] set the frame's layout.
 //
 // The zero value of Reader has nothing to read from: its reads return
 // [ErrNoStream] until [Reader.Reset] gives it a source, after which it
@@ -96,12 +90,11 @@ func (r *Reader) Header() []byte {
 
 // SetLayout makes r read the frames that follow with layout l, keeping
 // the bytes it has buffered, for a protocol whose framing changes after a
-// message: PostgreSQL's startup message has no type byte, the messages
-// after it do. It takes effect at the next header r reads: a frame whose
-// header was read already (its payload cut by a timeout, or an oversize
-// payload being discarded) ends as it began. Reset restores the layout of
-// r's options. A Layout that cannot be right returns an error matching
-// [ErrInvalidOption] and changes nothing.
+// message (PostgreSQL's startup message has no type byte). It takes
+// effect at the next header r reads: a frame whose header was read
+// already (its payload cut by a timeout, or an oversize one being
+// discarded) ends as it began. Reset restores the options' layout. A
+// Layout that cannot be right is [ErrInvalidOption] and changes nothing.
 func (r *Reader) SetLayout(l Layout) error {
 	if !r.cfg.built {
 		r.cfg = newConfig(nil)
@@ -250,7 +243,8 @@ func (r *Reader) Handoff() io.Reader {
 // Reset discards all state, including any buffered bytes and a sticky
 // error, gives the buffers back to the pools and makes r read from src.
 // A Reader made by NewReader keeps its options (and the error of an
-// invalid one); on the zero value Reset sets the defaults, as
+// invalid one) and goes back to their layout, undoing SetLayout; on the
+// zero value Reset sets the defaults, as
 // NewReader(src) would, so that
 //
 //	var r frame.Reader
@@ -270,7 +264,7 @@ func (r *Reader) Reset(src io.Reader) {
 // steady state. It is safe to call at any time: bytes already received
 // are kept (Release is then a no-op for them), and the state of a frame in
 // progress is kept. Release invalidates the slice the last ReadMessage
-// returned.
+// returned, not Header's.
 //
 // A server with many idle connections calls Release before each blocking
 // read.
@@ -332,13 +326,12 @@ func (r *Reader) read(p []byte) (int, error) {
 func (r *Reader) readHeader() error {
 	r.hdrLen = 0 // the last message's header is valid until this read
 	for {
-		// The default layout's header is parsed here, inlined; the
-		// others, and incomplete headers, by the one parser of layouts.
-		var hl int
-		var n uint64
-		var err error
-		if b := r.buf[r.r:r.w]; r.cfg.plain && len(b) >= 4 {
-			hl, n = 4, uint64(binary.BigEndian.Uint32(b))
+		// The default header inline; others, and partial headers, by
+		// the layout parser.
+		b := r.buf[r.r:r.w]
+		hl, n, err := 4, uint64(0), error(nil)
+		if r.cfg.plain && len(b) >= 4 {
+			n = uint64(binary.BigEndian.Uint32(b))
 		} else {
 			hl, n, err = r.cfg.layout.parse(b)
 		}
