@@ -233,3 +233,53 @@ func TestLayoutHandoff(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteFrameTimeoutResumes: through writers that accept part of each
+// write and then time out, frames with header fields (small ones gathered
+// in the buffer, large ones written around it) arrive whole and in order
+// once Flush is retried: the wire is the reference encoding.
+func TestWriteFrameTimeoutResumes(t *testing.T) {
+	t.Parallel()
+	l := frame.Layout{Offset: 1, Length: frame.Uint24BE, After: 2, Adjust: -6}
+	var frames []testFrame
+	for i, n := range []int{0, 10, 200, 200, 200, 200, 200, 3000, 200, 200, 70000, 200, 200, 5, 20000} {
+		frames = append(frames, testFrame{payload(uint64(i), 3), payload(uint64(100+i), n)})
+	}
+	for _, tw := range []struct {
+		name string
+		make func() (io.Writer, *bytes.Buffer)
+	}{
+		{"Write", func() (io.Writer, *bytes.Buffer) {
+			w := &timeoutWriter{chunk: 1000}
+			return w, &w.Buffer
+		}},
+		{"WriteBuffers", func() (io.Writer, *bytes.Buffer) {
+			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}}
+			return w, &w.Buffer
+		}},
+	} {
+		t.Run(tw.name, func(t *testing.T) {
+			t.Parallel()
+			dst, out := tw.make()
+			w := frame.NewWriter(dst, frame.WithLayout(l), frame.WithBufferSize(512))
+			for _, f := range frames {
+				// After a timeout the frame has been taken.
+				if err := w.WriteFrame(f.fields, f.payload); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatal(err)
+				}
+			}
+			for range 10000 {
+				err := w.Flush()
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatal(err)
+				}
+			}
+			if want := encodeFrames(l, frames...); !bytes.Equal(want, out.Bytes()) {
+				t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", out.Len(), len(want))
+			}
+		})
+	}
+}
