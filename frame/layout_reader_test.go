@@ -61,6 +61,40 @@ func TestReaderSetLayout(t *testing.T) {
 		t.Fatalf("err = %v, want io.EOF", err)
 	}
 
+	t.Run("Layout, and echoing with the header's fields", func(t *testing.T) {
+		t.Parallel()
+		r := frame.NewReader(bytes.NewReader(pgStream), frame.WithLayout(pgStartup))
+		var out bytes.Buffer
+		w := frame.NewWriter(&out, frame.WithLayout(pgStartup))
+		for i := range 3 {
+			m, err := r.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What an echo server does: the fields of the header
+			// received, around the payload.
+			l, h := r.Layout(), r.Header()
+			if err := w.WriteFrame(append(h[:l.Offset:l.Offset], h[len(h)-l.After:]...), m); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if err := errors.Join(r.SetLayout(pgTyped), w.SetLayout(pgTyped)); err != nil {
+					t.Fatal(err)
+				}
+				if r.Layout() != pgTyped {
+					t.Fatalf("Layout = %+v after SetLayout, want %+v", r.Layout(), pgTyped)
+				}
+			}
+		}
+		w.Flush()
+		if diff := cmp.Diff(pgStream, out.Bytes()); diff != "" {
+			t.Errorf("echoed (-want +got):\n%s", diff)
+		}
+		r.Reset(nil)
+		if r.Layout() != pgStartup {
+			t.Errorf("Layout = %+v after Reset, want the options' %+v", r.Layout(), pgStartup)
+		}
+	})
 	t.Run("invalid layout changes nothing", func(t *testing.T) {
 		t.Parallel()
 		r := frame.NewReader(bytes.NewReader(pgStream), frame.WithLayout(pgStartup))

@@ -22,9 +22,7 @@ import (
 // error from the underlying reader, such as a deadline or a
 // [iotest.TimeoutReader] timeout, the next call resumes where the last one
 // stopped, so a message is never split in two and the stream never loses
-// its place.
-//
-// [WithLayout] and [Reader.SetLayout] set the frame's layout.
+// its place. [WithLayout] and [Reader.SetLayout] set the frames' layout.
 //
 // The zero value of Reader has nothing to read from: its reads return
 // [ErrNoStream] until [Reader.Reset] gives it a source, after which it
@@ -79,14 +77,18 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 // Offset bytes, its length field, its After bytes) as received, valid
 // until the next read, Handoff or Reset; Release keeps it. It is nil
 // before the first message and after a read that returned an error. The
-// fields that [Writer.WriteFrame] takes are its first Offset bytes and
-// its last After bytes.
+// fields [Writer.WriteFrame] takes are its first Offset bytes and last
+// After bytes: with l := r.Layout(), append(h[:l.Offset:l.Offset],
+// h[len(h)-l.After:]...).
 func (r *Reader) Header() []byte {
 	if r.inFrame {
 		return nil
 	}
 	return r.header()
 }
+
+// Layout returns the layout r reads the next header with.
+func (r *Reader) Layout() Layout { return r.cfg.layout }
 
 // SetLayout makes r read the frames that follow with layout l, keeping
 // the bytes it has buffered, for a protocol whose framing changes after a
@@ -216,9 +218,8 @@ func (r *Reader) ready() bool {
 	return err != nil || (hl > 0 && (n > uint64(r.cfg.max) || uint64(r.w-r.r-hl) >= n))
 }
 
-// Buffered returns the number of bytes read from the underlying reader
-// that belong to messages not yet returned, including the payload received
-// so far of a frame in progress.
+// Buffered returns the number of bytes read and not yet returned, counting
+// the payload received so far of a frame in progress.
 func (r *Reader) Buffered() int { return r.w - r.r + len(r.large.big) }
 
 // Handoff returns a reader that yields the bytes the Reader has buffered
@@ -266,8 +267,7 @@ func (r *Reader) Reset(src io.Reader) {
 // progress is kept. Release invalidates the slice the last ReadMessage
 // returned, not Header's.
 //
-// A server with many idle connections calls Release before each blocking
-// read.
+// A server with many idle connections calls it before each blocking read.
 func (r *Reader) Release() {
 	r.large.release()
 	r.readBuf.release()
