@@ -57,7 +57,9 @@ func NewConn(c net.Conn, opts ...Option) *Conn {
 }
 
 // Send writes msg as one frame and flushes it. It returns a [*SizeError],
-// with nothing written, for a message above the limit.
+// with nothing written, for a message above the limit, and an error
+// matching [ErrLayoutMismatch] on a layout with header fields, which
+// [Conn.SendFrame] writes.
 //
 // If ctx ends, or the write deadline set with [Conn.SetWriteDeadline]
 // expires, before any byte of msg was written, msg is dropped and Send
@@ -66,11 +68,20 @@ func NewConn(c net.Conn, opts ...Option) *Conn {
 // next Send, so the peer never sees a frame cut short; Send still returns
 // the error.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
+	if c.w.cfg.fields != 0 && c.w.cfg.err == nil {
+		return c.w.cfg.layout.noFields("Conn.Send", "Conn.SendFrame")
+	}
+	return c.SendFrame(ctx, nil, msg)
+}
+
+// SendFrame writes one frame with header fields, as [Writer.WriteFrame]
+// does, and flushes it, with the guarantees of Send.
+func (c *Conn) SendFrame(ctx context.Context, fields, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	framed := len(msg) + c.w.cfg.header.Len(uint64(len(msg)))
+	framed := len(payload) + c.w.cfg.headerLen(len(payload))
 	return c.send(ctx, framed, func() error {
-		if err := c.w.WriteMessage(msg); err != nil {
+		if err := c.w.WriteFrame(fields, payload); err != nil {
 			return err
 		}
 		return c.w.Flush()
@@ -79,13 +90,16 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // SendBatch writes msgs as consecutive frames in one write, with the
 // guarantees of Send for the batch as a whole. If any message is too
-// large, nothing is written.
+// large, nothing is written. Like Send it writes no header fields.
 func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
+	if c.w.cfg.fields != 0 && c.w.cfg.err == nil {
+		return c.w.cfg.layout.noFields("Conn.SendBatch", "Conn.SendFrame")
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	size := 0
 	for _, m := range msgs {
-		size += len(m) + c.w.cfg.header.Len(uint64(len(m)))
+		size += len(m) + c.w.cfg.headerLen(len(m))
 	}
 	return c.send(ctx, size, func() error { return c.w.WriteBatch(msgs...) })
 }
@@ -133,6 +147,24 @@ func (c *Conn) send(ctx context.Context, framed int, write func() error) error {
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	return c.recv(ctx)
+}
+
+// RecvFrame is Recv that also returns the frame's whole header, as
+// [Reader.Header] does: both stay valid until the next Recv or
+// RecvFrame. Returning them from one call keeps them together when
+// several goroutines take turns to receive.
+func (c *Conn) RecvFrame(ctx context.Context) (header, payload []byte, err error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if payload, err = c.recv(ctx); err != nil {
+		return nil, nil, err
+	}
+	return c.r.Header(), payload, nil
+}
+
+// recv is Recv under rmu.
+func (c *Conn) recv(ctx context.Context) ([]byte, error) {
 	if ctx.Done() == nil {
 		return c.r.ReadMessage()
 	}

@@ -359,7 +359,8 @@ func TestConnSendCancel(t *testing.T) {
 	}
 }
 
-// TestConnAllocs: Send and Recv without a context allocate nothing.
+// TestConnAllocs: Send and Recv without a context allocate nothing, nor
+// do SendFrame and RecvFrame on a layout with header fields.
 func TestConnAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("skipping: under -race, sync.Pool drops items at random")
@@ -378,6 +379,21 @@ func TestConnAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Send+Recv: %v allocs/op, want 0", allocs)
+	}
+
+	client, server = tcpPair(t)
+	a, b = frame.NewConn(client, frame.WithLayout(pgTyped)), frame.NewConn(server, frame.WithLayout(pgTyped))
+	fields := []byte("D")
+	allocs = testing.AllocsPerRun(100, func() {
+		if err := a.SendFrame(ctx, fields, msg); err != nil {
+			t.Fatal(err)
+		}
+		if hdr, _, err := b.RecvFrame(ctx); err != nil || hdr[0] != 'D' {
+			t.Fatalf("RecvFrame = % x, %v", hdr, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("SendFrame+RecvFrame: %v allocs/op, want 0", allocs)
 	}
 }
 

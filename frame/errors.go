@@ -3,6 +3,7 @@ package frame
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -12,16 +13,27 @@ var (
 	// concrete error is a [*SizeError] carrying the details.
 	ErrTooLarge = errors.New("frame: message too large")
 
-	// ErrInvalidHeader matches errors about a length header that cannot be
-	// decoded: a varint longer than 10 bytes, one that overflows 64 bits, or
-	// one not in its shortest form.
+	// ErrInvalidHeader matches errors about a received header that cannot
+	// be right: a varint longer than 10 bytes, one that overflows 64 bits
+	// or one not in its shortest form, and a length field whose value
+	// with the layout's Adjust gives a negative payload length.
 	ErrInvalidHeader = errors.New("frame: invalid header")
 
 	// ErrInvalidOption matches the error that every call on a Reader,
 	// Writer or Conn returns when it was built with an invalid option,
-	// such as WithMaxSize(-1): constructors return no error, so the
-	// mistake surfaces, named, on first use instead of as a panic.
+	// such as WithMaxSize(-1) or a Layout that cannot be right:
+	// constructors return no error, so the mistake surfaces, named, on
+	// first use instead of as a panic. SetLayout and the methods of
+	// Layout return it for an invalid Layout.
 	ErrInvalidOption = errors.New("frame: invalid option")
+
+	// ErrLayoutMismatch matches the error for a frame to write that does
+	// not fit the layout, returned before any byte is written, so the
+	// Writer stays usable: header fields of the wrong size for
+	// WriteFrame; WriteMessage, WriteBatch, Send or SendBatch, which
+	// write no fields, on a layout that has some; a payload shorter than
+	// a positive Adjust.
+	ErrLayoutMismatch = errors.New("frame: frame does not match the layout")
 
 	// ErrNoStream is returned by every read or write of a Reader or
 	// Writer that has nothing to read from or write to: the zero value
@@ -29,13 +41,29 @@ var (
 	ErrNoStream = errors.New("frame: no underlying reader or writer; use NewReader, NewWriter or Reset")
 )
 
+// errNegativeRead and errInvalidWrite report an io.Reader or io.Writer
+// that broke its contract by returning an impossible count.
+var (
+	errNegativeRead = errors.New("frame: reader returned an invalid count")
+	errInvalidWrite = errors.New("frame: writer returned an invalid count")
+)
+
+// maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
+// before it reports [io.ErrNoProgress], as [bufio.Reader] does.
+const maxEmptyReads = 100
+
+// noStream is the source of a Reader that has none.
+type noStream struct{}
+
+func (noStream) Read([]byte) (int, error) { return 0, ErrNoStream }
+
 // SizeError reports a message longer than the limit in force, on either
 // side. It matches [ErrTooLarge] through [errors.Is].
 type SizeError struct {
-	Size        uint64 // the payload length a received header claims, or that of the message to send
-	Max         int    // the limit in force: the configured maximum or what Format can express
-	Format      Header // the header format in use
-	HeaderBytes []byte // the header as received, which may show what the peer speaks; nil on the sending side
+	Size        uint64 // the payload length a received header claims (saturated at 2^64-1), or that of the message to send
+	Max         int    // the limit in force on the payload: the configured maximum or what Layout can express
+	Layout      Layout // the layout in use; the zero Layout is the default format
+	HeaderBytes []byte // the whole header as received, which may show what the peer speaks; nil on the sending side
 }
 
 var _ error = (*SizeError)(nil)
@@ -52,10 +80,17 @@ func (e *SizeError) Error() string {
 			b.WriteString(")")
 		}
 	}
-	if uint64(e.Max) < e.Format.MaxLength() {
+	switch l := &e.Layout; {
+	case uint64(e.Max) >= l.maxPayload():
+		fmt.Fprintf(&b, "; a %v length field", l.Length)
+		if l.Adjust != 0 {
+			fmt.Fprintf(&b, " with Adjust %d", l.Adjust)
+		}
+		b.WriteString(" cannot express more")
+	case e.Max == math.MaxInt:
+		b.WriteString("; more than an int holds")
+	default:
 		b.WriteString("; raise it with frame.WithMaxSize")
-	} else {
-		fmt.Fprintf(&b, "; %v cannot express more", e.Format)
 	}
 	return b.String()
 }

@@ -238,3 +238,69 @@ func ExampleReader_AppendMessage() {
 	// second
 	// end: EOF
 }
+
+// A Layout reads any length-prefixed protocol; here PostgreSQL's messages:
+// a type byte, then a 4-byte length that counts itself and the payload.
+// Header returns the header of each message, with its type byte.
+func ExampleReader_Header() {
+	pg := frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4}
+	// A Query and a Sync, as a PostgreSQL client sends them.
+	stream := strings.NewReader("Q\x00\x00\x00\x0dSELECT 1\x00S\x00\x00\x00\x04")
+
+	r := frame.NewReader(stream, frame.WithLayout(pg))
+	for msg, err := range r.Messages() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("type %c, header % x, payload %q\n", r.Header()[0], r.Header(), msg)
+	}
+	// Output:
+	// type Q, header 51 00 00 00 0d, payload "SELECT 1\x00"
+	// type S, header 53 00 00 00 04, payload ""
+}
+
+// WriteFrame writes a header's fields, here PostgreSQL's type byte, and
+// computes the length field from the payload.
+func ExampleWriter_WriteFrame() {
+	pg := frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4}
+	var stream bytes.Buffer
+	w := frame.NewWriter(&stream, frame.WithLayout(pg))
+	if err := w.WriteFrame([]byte("Q"), []byte("SELECT 1\x00")); err != nil {
+		log.Fatal(err)
+	}
+	if err := w.WriteFrame([]byte("S"), nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("% x\n", stream.Bytes())
+	// Output:
+	// 51 00 00 00 0d 53 45 4c 45 43 54 20 31 00 53 00 00 00 04
+}
+
+// A PostgreSQL server reads the startup message, which has no type byte,
+// then switches to the typed layout; the bytes that arrived with the
+// startup message are read with the new layout.
+func ExampleReader_SetLayout() {
+	startup := frame.Layout{Length: frame.Uint32BE, Adjust: -4}
+	typed := frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4}
+	stream := strings.NewReader("\x00\x00\x00\x08\x00\x03\x00\x00" + "X\x00\x00\x00\x04")
+
+	r := frame.NewReader(stream, frame.WithLayout(startup))
+	msg, err := r.ReadMessage()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("startup: % x (%d bytes buffered)\n", msg, r.Buffered())
+	if err := r.SetLayout(typed); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := r.ReadMessage(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("then: type %c\n", r.Header()[0])
+	// Output:
+	// startup: 00 03 00 00 (5 bytes buffered)
+	// then: type X
+}

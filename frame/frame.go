@@ -108,7 +108,7 @@ func RecvMessage(r io.Reader) ([]byte, error) {
 	}
 	size, _, _ := Uint32BE.ParseLength(hdr[:])
 	if size > DefaultMaxSize {
-		return nil, &SizeError{Size: size, Max: DefaultMaxSize, Format: Uint32BE, HeaderBytes: hdr[:]}
+		return nil, &SizeError{Size: size, Max: DefaultMaxSize, HeaderBytes: hdr[:]}
 	}
 	b, err := readFull(r, int(size))
 	if err == io.EOF || err == io.ErrUnexpectedEOF {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
@@ -12,22 +13,50 @@ import (
 	"github.com/framesock/framesock/frame"
 )
 
-// FuzzReader feeds arbitrary bytes to a Reader with every header format
-// (hdr selects one) and checks that it never panics, never holds memory
-// past what the maximum allows, that each message it returns re-encodes to
-// exactly the bytes it consumed, and that its error says truthfully why it
-// stopped.
+// fuzzLayout draws a layout from fuzz inputs: any length format, up to 7
+// bytes of header before and after it, and an Adjust in [-128, 127].
+func fuzzLayout(hdr, offset, after uint8, adjust int8) frame.Layout {
+	return frame.Layout{
+		Offset: int(offset % 8),
+		Length: headers[int(hdr)%len(headers)],
+		After:  int(after % 8),
+		Adjust: int(adjust),
+	}
+}
+
+// parseAt is ParseHeader with the payload length as uint64, so that a
+// claim beyond int is compared, not reported.
+func parseAt(l frame.Layout, b []byte) (hl int, n uint64, err error) {
+	hl, pl, err := l.ParseHeader(b)
+	var se *frame.SizeError
+	if errors.As(err, &se) && se.Max == math.MaxInt {
+		return len(se.HeaderBytes), se.Size, nil
+	}
+	return hl, uint64(pl), err
+}
+
+// FuzzReader feeds arbitrary bytes to a Reader with a random layout and
+// checks that it never panics, never holds memory past what the maximum
+// allows, that each message and its Header re-encode to exactly the bytes
+// it consumed, that its error says truthfully why it stopped, and that a
+// Scanner with the layout's SplitFunc agrees with it.
 func FuzzReader(f *testing.F) {
 	for i, h := range headers {
-		f.Add(encode(f, h, []byte("hello"), nil, []byte("world")), uint8(i), uint16(100), uint8(0))
-		f.Add(encode(f, h, make([]byte, 700), []byte("x")), uint8(i), uint16(600), uint8(3))
-		f.Add(encode(f, h, make([]byte, 300))[:200], uint8(i), uint16(1000), uint8(1))
+		l := frame.Layout{Length: h}
+		f.Add(encodeFrames(l, testFrame{nil, []byte("hello")}, testFrame{nil, nil}, testFrame{nil, []byte("world")}), uint8(i), uint16(100), uint8(0), uint8(0), uint8(0), int8(0))
+		f.Add(encodeFrames(l, testFrame{nil, make([]byte, 200)}, testFrame{nil, []byte("x")}), uint8(i), uint16(150), uint8(3), uint8(0), uint8(0), int8(0))
+		f.Add(encodeFrames(l, testFrame{nil, make([]byte, 250)})[:100], uint8(i), uint16(1000), uint8(1), uint8(0), uint8(0), int8(0))
 	}
-	f.Add([]byte("GET / HTTP/1.1\r\n"), uint8(0), uint16(1000), uint8(2))
-	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, uint8(4), uint16(10), uint8(0))
-	f.Add([]byte{0x80, 0x00}, uint8(4), uint16(10), uint8(0))
-	f.Fuzz(func(t *testing.T, data []byte, hdr uint8, maxSize uint16, flags uint8) {
-		h := headers[int(hdr)%len(headers)]
+	pg := frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4}
+	f.Add(encodeFrames(pg, testFrame{[]byte("Q"), []byte("select 1\x00")}, testFrame{[]byte("S"), nil}), uint8(0), uint16(100), uint8(4), uint8(1), uint8(0), int8(-4))
+	h2 := frame.Layout{Length: frame.Uint24BE, After: 6}
+	f.Add(encodeFrames(h2, testFrame{[]byte("\x04\x00\x00\x00\x00\x00"), nil}), uint8(7), uint16(100), uint8(2), uint8(0), uint8(6), int8(0))
+	f.Add([]byte{'Q', 0, 0, 0, 3}, uint8(0), uint16(100), uint8(0), uint8(1), uint8(0), int8(-4))
+	f.Add([]byte("GET / HTTP/1.1\r\n"), uint8(0), uint16(1000), uint8(2), uint8(0), uint8(0), int8(0))
+	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, uint8(4), uint16(10), uint8(0), uint8(0), uint8(0), int8(0))
+	f.Add([]byte{0x80, 0x00}, uint8(4), uint16(10), uint8(0), uint8(0), uint8(0), int8(0))
+	f.Fuzz(func(t *testing.T, data []byte, hdr uint8, maxSize uint16, flags uint8, offset, after uint8, adjust int8) {
+		l := fuzzLayout(hdr, offset, after, adjust)
 		limit := int(maxSize)
 		discard := flags&1 != 0
 		var src io.Reader = bytes.NewReader(data)
@@ -37,8 +66,15 @@ func FuzzReader(f *testing.F) {
 		if flags&4 != 0 {
 			src = iotest.OneByteReader(src)
 		}
-		r := frame.NewReader(src, frame.WithHeader(h), frame.WithMaxSize(limit),
+		r := frame.NewReader(src, frame.WithLayout(l), frame.WithMaxSize(limit),
 			frame.WithDiscardOversize(discard), frame.WithBufferSize(512))
+		if l.Adjust > limit {
+			// The layout cannot be right: refused, nothing read.
+			if _, err := r.ReadMessage(); !errors.Is(err, frame.ErrInvalidOption) {
+				t.Fatalf("layout %+v with maximum %d: err = %v, want ErrInvalidOption", l, limit, err)
+			}
+			return
+		}
 		// The most a Reader may hold: its buffer, the payload buffer
 		// of a message (rounded up to a power of two) and the one it
 		// returned last.
@@ -52,8 +88,8 @@ func FuzzReader(f *testing.F) {
 				return
 			}
 			sc := bufio.NewScanner(bytes.NewReader(data))
-			sc.Buffer(nil, limit+16)
-			sc.Split(h.SplitFunc(limit))
+			sc.Buffer(nil, limit+frame.MaxHeaderLen)
+			sc.Split(l.SplitFunc(limit))
 			var tokens [][]byte
 			for sc.Scan() {
 				tokens = append(tokens, bytes.Clone(sc.Bytes()))
@@ -76,7 +112,14 @@ func FuzzReader(f *testing.F) {
 				if len(m) > limit {
 					t.Fatalf("returned %d bytes, above the maximum %d", len(m), limit)
 				}
-				enc, _ := h.AppendLength(nil, uint64(len(m)))
+				h := r.Header()
+				if len(h) < l.Offset+l.After+1 || !bytes.HasPrefix(data[pos:], h) {
+					t.Fatalf("Header % x at offset %d is not the header there", h, pos)
+				}
+				enc, err := l.AppendHeader(nil, headerOf(l, h), len(m))
+				if err != nil {
+					t.Fatalf("AppendHeader of a message read: %v", err)
+				}
 				enc = append(enc, m...)
 				if !bytes.HasPrefix(data[pos:], enc) {
 					t.Fatalf("message of %d bytes at offset %d does not re-encode to the bytes consumed", len(m), pos)
@@ -89,8 +132,8 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("io.EOF at offset %d of %d", pos, len(data))
 				}
 			case errors.As(err, &se):
-				n, hl, perr := h.ParseLength(data[pos:])
-				if perr != nil || hl == 0 || n != se.Size || n <= uint64(limit) || !bytes.Equal(se.HeaderBytes, data[pos:pos+hl]) {
+				hl, n, perr := parseAt(l, data[pos:])
+				if perr != nil || hl == 0 || n != se.Size || n <= uint64(limit) || !bytes.Equal(se.HeaderBytes, data[pos:pos+hl]) || se.Layout != l {
 					t.Fatalf("SizeError %+v at offset %d does not match the header there", se, pos)
 				}
 				if discard {
@@ -98,16 +141,19 @@ func FuzzReader(f *testing.F) {
 					continue
 				}
 			case errors.Is(err, io.ErrUnexpectedEOF):
-				n, hl, perr := h.ParseLength(data[pos:])
+				hl, n, perr := parseAt(l, data[pos:])
 				if perr != nil || (hl > 0 && uint64(len(data)-pos-hl) >= n) {
 					t.Fatalf("io.ErrUnexpectedEOF at offset %d, but a whole frame is there (%d+%d bytes)", pos, hl, n)
 				}
 			case errors.Is(err, frame.ErrInvalidHeader):
-				if _, _, perr := h.ParseLength(data[pos:]); perr == nil {
+				if _, _, perr := parseAt(l, data[pos:]); !errors.Is(perr, frame.ErrInvalidHeader) {
 					t.Fatalf("ErrInvalidHeader at offset %d, but the header there parses", pos)
 				}
 			default:
 				t.Fatalf("unexpected error %v", err)
+			}
+			if r.Header() != nil {
+				t.Fatalf("Header = % x after %v, want nil", r.Header(), err)
 			}
 			// Every error except io.EOF is sticky, and io.EOF repeats.
 			if _, err2 := r.ReadMessage(); err2 != err && !(errors.Is(err2, io.EOF) && errors.Is(err, io.EOF)) {
@@ -119,50 +165,69 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// FuzzRoundTrip splits arbitrary bytes into messages, writes them through
-// a Writer with every header format, in a random mix of WriteMessage,
-// WriteBatch and Flush, and reads them back through a Reader over a
-// random adversarial reader: the wire must be the reference encoding and
-// the messages must come back equal.
+// FuzzRoundTrip splits arbitrary bytes into frames with random header
+// fields, writes them through a Writer with a random layout, in a random
+// mix of WriteFrame (WriteMessage and WriteBatch when the layout has no
+// fields) and Flush, and reads them back through a Reader over a random
+// adversarial reader: the wire must be the reference encoding, and the
+// payloads and headers must come back equal.
 func FuzzRoundTrip(f *testing.F) {
 	for i := range headers {
-		f.Add([]byte("hello, framed world"), uint8(i), uint64(1))
-		f.Add(bytes.Repeat([]byte{0xAB}, 3000), uint8(i), uint64(2))
+		f.Add([]byte("hello, framed world"), uint8(i), uint64(1), uint8(0), uint8(0), int8(0))
+		f.Add(bytes.Repeat([]byte{0xAB}, 3000), uint8(i), uint64(2), uint8(1), uint8(2), int8(-3))
 	}
-	f.Fuzz(func(t *testing.T, data []byte, hdr uint8, seed uint64) {
-		h := headers[int(hdr)%len(headers)]
+	f.Fuzz(func(t *testing.T, data []byte, hdr uint8, seed uint64, offset, after uint8, adjust int8) {
+		l := fuzzLayout(hdr, offset, after, adjust)
 		rng := rand.New(rand.NewPCG(seed, seed>>32))
-		var msgs [][]byte
-		for rest := data; len(rest) > 0 || len(msgs) == 0; {
-			n := rng.IntN(len(rest) + 1)
-			if rng.IntN(8) == 0 {
-				n = 0
+		lo, hi := max(0, l.Adjust), maxPayload(l, 1<<20)
+		next := func(n int) []byte { // n bytes of data, cycled
+			b := make([]byte, n)
+			for i := range b {
+				if len(data) > 0 {
+					b[i] = data[(i+len(b))%len(data)]
+				}
 			}
-			msgs = append(msgs, rest[:n:n])
-			rest = rest[n:]
-			if len(msgs) > 1000 {
+			return b
+		}
+		var frames []testFrame
+		for rest := len(data); rest > 0 || len(frames) == 0; {
+			n := min(max(rng.IntN(rest+1), lo), hi)
+			if rng.IntN(8) == 0 {
+				n = lo
+			}
+			frames = append(frames, testFrame{next(l.Offset + l.After), next(n)})
+			rest -= min(rest, max(n, 1))
+			if len(frames) > 1000 {
 				break
 			}
 		}
-		// Sometimes a message larger than the 512-byte buffers, to take
+		// Sometimes a payload larger than the 512-byte buffers, to take
 		// the paths that bypass them.
-		if rng.IntN(4) == 0 && len(data) > 0 {
-			msgs = append(msgs, bytes.Repeat(data, 2000/len(data)+1))
+		if rng.IntN(4) == 0 && hi >= 2000 {
+			frames = append(frames, testFrame{next(l.Offset + l.After), next(max(2000, lo))})
 		}
 
 		var wire bytes.Buffer
-		w := frame.NewWriter(&wire, frame.WithHeader(h), frame.WithBufferSize(512))
-		for i := 0; i < len(msgs); {
+		w := frame.NewWriter(&wire, frame.WithLayout(l), frame.WithBufferSize(512))
+		plain := l.Offset+l.After == 0
+		for i := 0; i < len(frames); {
 			var err error
-			switch rng.IntN(4) {
+			switch rng.IntN(5) {
 			case 0:
-				k := i + rng.IntN(len(msgs)-i) + 1
-				err = w.WriteBatch(msgs[i:k]...)
-				i = k
+				if plain {
+					k := i + rng.IntN(len(frames)-i) + 1
+					err = w.WriteBatch(payloads(frames[i:k])...)
+					i = k
+				}
 			case 1:
 				err = w.Flush()
+			case 2:
+				if plain {
+					err = w.WriteMessage(frames[i].payload)
+					i++
+				}
 			default:
-				err = w.WriteMessage(msgs[i])
+				err = w.WriteFrame(frames[i].fields, frames[i].payload)
 				i++
 			}
 			if err != nil {
@@ -172,18 +237,30 @@ func FuzzRoundTrip(f *testing.F) {
 		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if want := encode(t, h, msgs...); !bytes.Equal(want, wire.Bytes()) {
+		if want := encodeFrames(l, frames...); !bytes.Equal(want, wire.Bytes()) {
 			t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", wire.Len(), len(want))
 		}
 
 		src := readMakers[rng.IntN(len(readMakers))].fn(bytes.NewReader(wire.Bytes()))
-		r := frame.NewReader(src, frame.WithHeader(h), frame.WithBufferSize(512))
-		got, err := collect(t, r.ReadMessage)
+		r := frame.NewReader(src, frame.WithLayout(l), frame.WithBufferSize(512))
+		var hdrs [][]byte
+		got, err := collect(t, func() ([]byte, error) {
+			m, err := r.ReadMessage()
+			if err == nil {
+				hdrs = append(hdrs, bytes.Clone(r.Header()))
+			}
+			return m, err
+		})
 		if err != io.EOF {
 			t.Fatalf("err = %v, want io.EOF", err)
 		}
-		if diff := diffMessages(msgs, got); diff != "" {
-			t.Fatalf("messages (-want +got):\n%s", diff)
+		if diff := diffMessages(payloads(frames), got); diff != "" {
+			t.Fatalf("payloads (-want +got):\n%s", diff)
+		}
+		for i, f := range frames {
+			if !bytes.Equal(hdrs[i], refHeader(l, f)) {
+				t.Fatalf("frame %d: Header = % x, want % x", i, hdrs[i], refHeader(l, f))
+			}
 		}
 	})
 }

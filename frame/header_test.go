@@ -23,22 +23,10 @@ import (
 // encoding/binary, which is how Python's struct and protobuf write them.
 func TestHeaderEncoding(t *testing.T) {
 	t.Parallel()
-	lengths := []uint64{0, 1, 127, 128, 255, 256, 16383, 16384, 65535, 65536, 1 << 24, math.MaxUint32, math.MaxUint32 + 1, math.MaxUint64}
+	lengths := []uint64{0, 1, 127, 128, 255, 256, 16383, 16384, 65535, 65536, 1<<24 - 1, 1 << 24, 0x123456, math.MaxUint32, math.MaxUint32 + 1, 0x0102030405060708, math.MaxUint64}
 	for _, h := range headers {
 		for _, n := range lengths {
-			var want []byte
-			switch h {
-			case frame.Uint16BE:
-				want = binary.BigEndian.AppendUint16(nil, uint16(n))
-			case frame.Uint32BE:
-				want = binary.BigEndian.AppendUint32(nil, uint32(n))
-			case frame.Uint64BE:
-				want = binary.BigEndian.AppendUint64(nil, n)
-			case frame.Uint32LE:
-				want = binary.LittleEndian.AppendUint32(nil, uint32(n))
-			case frame.Uvarint:
-				want = binary.AppendUvarint(nil, n)
-			}
+			want := refField(h, n)
 			t.Run(fmt.Sprintf("%v/%d", h, n), func(t *testing.T) {
 				t.Parallel()
 				got, err := h.AppendLength(nil, n)
@@ -145,7 +133,10 @@ func TestHeaderString(t *testing.T) {
 	for _, h := range append(headers, frame.Header(200)) {
 		got = append(got, h.String())
 	}
-	want := []string{"Uint32BE", "Uint16BE", "Uint64BE", "Uint32LE", "Uvarint", "Header(200)"}
+	want := []string{
+		"Uint32BE", "Uint16BE", "Uint64BE", "Uint32LE", "Uvarint",
+		"Uint8", "Uint16LE", "Uint24BE", "Uint24LE", "Uint64LE", "Header(200)",
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("String (-want +got):\n%s", diff)
 	}

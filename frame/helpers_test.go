@@ -19,7 +19,10 @@ import (
 )
 
 // headers lists every header format.
-var headers = []frame.Header{frame.Uint32BE, frame.Uint16BE, frame.Uint64BE, frame.Uint32LE, frame.Uvarint}
+var headers = []frame.Header{
+	frame.Uint32BE, frame.Uint16BE, frame.Uint64BE, frame.Uint32LE, frame.Uvarint,
+	frame.Uint8, frame.Uint16LE, frame.Uint24BE, frame.Uint24LE, frame.Uint64LE,
+}
 
 // readMakers wraps a reader in the adversarial readers of testing/iotest,
 // as bufio's tests do.

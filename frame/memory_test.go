@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -188,5 +189,54 @@ func TestLargeSendIsNotCopied(t *testing.T) {
 	}
 	if n > 64<<10 {
 		t.Errorf("sending 1 MiB twice allocated %d bytes, want under 64 KiB (no copy of the payload)", n)
+	}
+}
+
+// TestHostileClaimLayouts: the memory guarantees hold whatever the layout.
+// A header claiming more than the maximum costs a few KiB, one claiming 15
+// MiB followed by 100 bytes costs less than 1 MiB, one followed by 2 MiB
+// costs in proportion to the 2 MiB.
+func TestHostileClaimLayouts(t *testing.T) {
+	for _, l := range []frame.Layout{
+		{Offset: 1, Length: frame.Uint32BE, Adjust: -4},
+		{Length: frame.Uint24BE, After: 6},
+		{Offset: 1, Length: frame.Uvarint},
+		{Offset: 1, Length: frame.Uint24BE, After: 16, Adjust: -20},
+		{Offset: 3, Length: frame.Uint32BE, Adjust: 1},
+	} {
+		fields := make([]byte, l.Offset+l.After)
+		claim := func(n, sent int) []byte {
+			b := refHeader(l, testFrame{fields, make([]byte, n)})
+			return append(b, make([]byte, sent)...)
+		}
+		above, short, part := claim(1<<20+1, 100), claim(15<<20, 100), claim(15<<20, 2<<20)
+		for _, read := range []struct {
+			name string
+			fn   func(*frame.Reader) error
+		}{
+			{"ReadMessage", func(r *frame.Reader) error { _, err := r.ReadMessage(); return err }},
+			{"AppendMessage", func(r *frame.Reader) error { _, err := r.AppendMessage(nil); return err }},
+		} {
+			name := fmt.Sprintf("%+v/%s", l, read.name)
+			var err error
+			n := allocated(func() {
+				err = read.fn(frame.NewReader(bytes.NewReader(above), frame.WithLayout(l), frame.WithMaxSize(1<<20)))
+			})
+			if !errors.Is(err, frame.ErrTooLarge) || n > 8<<10 {
+				t.Errorf("%s: above the maximum: %v after allocating %d bytes, want ErrTooLarge within 8 KiB", name, err, n)
+			}
+			n = allocated(func() {
+				err = read.fn(frame.NewReader(bytes.NewReader(short), frame.WithLayout(l)))
+			})
+			if !errors.Is(err, io.ErrUnexpectedEOF) || n >= 1<<20 {
+				t.Errorf("%s: 15 MiB claimed, 100 bytes sent: %v after allocating %d bytes, want io.ErrUnexpectedEOF under 1 MiB", name, err, n)
+			}
+			n = allocated(func() {
+				err = read.fn(frame.NewReader(bytes.NewReader(part), frame.WithLayout(l)))
+			})
+			if !errors.Is(err, io.ErrUnexpectedEOF) || n > 8<<20 {
+				t.Errorf("%s: 15 MiB claimed, 2 MiB sent: %v after allocating %d bytes, want io.ErrUnexpectedEOF within 8 MiB", name, err, n)
+			}
+		}
 	}
 }

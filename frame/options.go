@@ -1,6 +1,9 @@
 package frame
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // DefaultMaxSize is the largest payload, in bytes, that readers and writers
 // accept unless [WithMaxSize] says otherwise: 16 MiB. It is below 2 GiB, so
@@ -27,11 +30,20 @@ type Option interface{ apply(*config) }
 type config struct {
 	built   bool  // by newConfig; false in a zero Reader or Writer
 	err     error // the first invalid option, returned by every call
-	max     int
-	header  Header
+	maxSize int   // WithMaxSize's
 	discard bool
 	bufSize int // initial buffer size
 	bufMax  int // the size up to which the buffer may grow
+
+	base Layout // the layout of the options, which Reset restores
+
+	// The layout in force and what follows from it, computed when it is
+	// set so that the paths per message only read them.
+	layout Layout
+	max    int  // the payload limit: maxSize, or less if layout cannot express it
+	plain  bool // layout is the zero Layout, read and written on a fast path
+	fixed  int  // the header's length if the field has a fixed width, else 0
+	fields int  // Offset + After: the bytes of fields WriteFrame takes
 }
 
 type optionFunc func(*config)
@@ -49,10 +61,12 @@ func invalidOption(format string, args ...any) Option {
 }
 
 // WithMaxSize sets the largest payload, in bytes, that a Reader accepts and
-// a Writer sends (default [DefaultMaxSize]). The limit in force is the
-// smaller of n and what the header format can express, so WithMaxSize never
-// lets a Writer truncate a length. A negative n makes every call fail with
-// an error matching [ErrInvalidOption].
+// a Writer sends (default [DefaultMaxSize]). It counts the payload only,
+// never the header, whatever the layout: a frame whose payload is exactly
+// n bytes long is accepted. The limit in force is the smaller of n and
+// what the layout can express, so WithMaxSize never lets a Writer truncate
+// a length. A negative n makes every call fail with an error matching
+// [ErrInvalidOption].
 //
 // A Reader compares the claimed length with the limit before it takes any
 // memory for the payload, and below the limit takes memory as the bytes
@@ -62,17 +76,30 @@ func WithMaxSize(n int) Option {
 	if n < 0 {
 		return invalidOption("WithMaxSize(%d): negative size", n)
 	}
-	return optionFunc(func(c *config) { c.max = n })
+	return optionFunc(func(c *config) { c.maxSize = n })
 }
 
-// WithHeader sets the length-header format (default [Uint32BE]). A value
-// that is not one of the declared formats makes every call fail with an
-// error matching [ErrInvalidOption].
+// WithHeader sets the format of the length header (default [Uint32BE]):
+// it is WithLayout(Layout{Length: h}), a header that is only a length
+// field counting the payload. A value that is not one of the declared
+// formats makes every call fail with an error matching [ErrInvalidOption].
 func WithHeader(h Header) Option {
 	if !h.valid() {
 		return invalidOption("WithHeader(%v): unknown format", h)
 	}
-	return optionFunc(func(c *config) { c.header = h })
+	return WithLayout(Layout{Length: h})
+}
+
+// WithLayout sets the layout of frame headers (default: the zero Layout,
+// the chapter's 4-byte big-endian length). A Layout that cannot be right
+// (see [Layout]) makes every call fail with an error matching
+// [ErrInvalidOption], and nothing is read or written. The last of
+// WithLayout and WithHeader wins.
+func WithLayout(l Layout) Option {
+	if reason := l.check(); reason != "" {
+		return invalidOption("WithLayout(%+v): %s", l, reason)
+	}
+	return optionFunc(func(c *config) { c.base = l })
 }
 
 // WithDiscardOversize chooses what a Reader does after a header that claims
@@ -101,13 +128,16 @@ func WithBufferSize(n int) Option {
 }
 
 func newConfig(opts []Option) config {
-	c := config{built: true, max: DefaultMaxSize, header: Uint32BE, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
+	c := config{built: true, maxSize: DefaultMaxSize, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
 		}
 	}
-	c.max = min(c.max, clampInt(c.header.MaxLength()))
+	if c.base.Adjust > c.maxSize && c.err == nil {
+		c.err = c.base.invalid("WithLayout", adjustAboveMax(c.base.Adjust, c.maxSize))
+	}
+	c.use(c.base)
 	if cl := classOf(c.bufSize); cl >= 0 {
 		c.bufSize = classSize(cl)
 	}
@@ -115,19 +145,84 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// orDefaults returns c, or the defaults if c is the zero config of a
-// zero Reader or Writer, so that Reset makes a zero value usable.
+// orDefaults returns c with the layout of its options, or the defaults if
+// c is the zero config of a zero Reader or Writer, so that Reset makes a
+// zero value usable.
 func (c config) orDefaults() config {
 	if !c.built {
 		return newConfig(nil)
 	}
+	c.use(c.base)
 	return c
 }
 
-// tooLarge returns the error for sending a message of n bytes, or nil.
-func (c *config) tooLarge(n int) error {
-	if n > c.max {
-		return &SizeError{Size: uint64(n), Max: c.max, Format: c.header}
+// use makes l, which passed check, the layout in force.
+func (c *config) use(l Layout) {
+	c.layout = l
+	c.max = min(c.maxSize, clampInt(l.maxPayload()))
+	c.plain = l == Layout{}
+	c.fixed = 0
+	if l.Length != Uvarint {
+		c.fixed = l.maxHeaderLen()
+	}
+	c.fields = l.Offset + l.After
+}
+
+// setLayout makes l the layout in force if it can be right with c's
+// maximum, for call (SetLayout).
+func (c *config) setLayout(call string, l Layout) error {
+	if c.err != nil {
+		return c.err
+	}
+	if reason := l.check(); reason != "" {
+		return l.invalid(call, reason)
+	}
+	if l.Adjust > c.maxSize {
+		return l.invalid(call, adjustAboveMax(l.Adjust, c.maxSize))
+	}
+	c.use(l)
+	return nil
+}
+
+// checkPayload returns the error for writing a payload of n bytes, or nil.
+func (c *config) checkPayload(n int) error {
+	if n > c.max || n < c.layout.Adjust {
+		return c.payloadErr(n)
 	}
 	return nil
+}
+
+// payloadErr is the error of checkPayload, out of its inlined path.
+func (c *config) payloadErr(n int) error {
+	if n > c.max {
+		return &SizeError{Size: uint64(n), Max: c.max, Layout: c.layout}
+	}
+	return c.layout.tooShort(n)
+}
+
+// fieldsErr returns the error of call, given k bytes of header fields
+// that are not what the layout takes. The calls that write messages take
+// none, and are told to use WriteFrame.
+func (c *config) fieldsErr(call string, k int) error {
+	if call == "WriteFrame" {
+		return c.layout.checkFields(call, k)
+	}
+	return c.layout.noFields(call, "WriteFrame")
+}
+
+// headerLen returns the length of the header for a payload of n bytes.
+func (c *config) headerLen(n int) int {
+	if c.fixed != 0 {
+		return c.fixed
+	}
+	return c.fields + Uvarint.Len(uint64(n)-uint64(c.layout.Adjust))
+}
+
+// appendHeader appends the header of a payload of n bytes that passed
+// checkPayload, with fields that passed checkFields.
+func (c *config) appendHeader(dst, fields []byte, n int) []byte {
+	if c.plain {
+		return binary.BigEndian.AppendUint32(dst, uint32(n))
+	}
+	return c.layout.appendHeader(dst, fields, n)
 }

@@ -2,19 +2,13 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"slices"
 )
-
-// maxEmptyReads is how many consecutive (0, nil) reads a Reader tolerates
-// before it reports [io.ErrNoProgress], as [bufio.Reader] does.
-const maxEmptyReads = 100
-
-// errNegativeRead reports an io.Reader that broke its contract.
-var errNegativeRead = errors.New("frame: reader returned an invalid count")
 
 // A Reader reads frames from an [io.Reader] through a buffer, so one read
 // system call can yield many small messages, while large payloads are read
@@ -28,7 +22,7 @@ var errNegativeRead = errors.New("frame: reader returned an invalid count")
 // error from the underlying reader, such as a deadline or a
 // [iotest.TimeoutReader] timeout, the next call resumes where the last one
 // stopped, so a message is never split in two and the stream never loses
-// its place.
+// its place. [WithLayout] and [Reader.SetLayout] set the frames' layout.
 //
 // The zero value of Reader has nothing to read from: its reads return
 // [ErrNoStream] until [Reader.Reset] gives it a source, after which it
@@ -77,6 +71,37 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 		return nil, err
 	}
 	return r.readPayload()
+}
+
+// Header returns the whole header of the message last returned (its
+// Offset bytes, its length field, its After bytes) as received, valid
+// until the next read, Handoff or Reset; Release keeps it. It is nil
+// before the first message and after a read that returned an error. The
+// fields [Writer.WriteFrame] takes are its first Offset bytes and last
+// After bytes: with l := r.Layout(), append(h[:l.Offset:l.Offset],
+// h[len(h)-l.After:]...).
+func (r *Reader) Header() []byte {
+	if r.inFrame {
+		return nil
+	}
+	return r.header()
+}
+
+// Layout returns the layout r reads the next header with.
+func (r *Reader) Layout() Layout { return r.cfg.layout }
+
+// SetLayout makes r read the frames that follow with layout l, keeping
+// the bytes it has buffered, for a protocol whose framing changes after a
+// message (PostgreSQL's startup message has no type byte). It takes
+// effect at the next header r reads: a frame whose header was read
+// already (its payload cut by a timeout, or an oversize one being
+// discarded) ends as it began. Reset restores the options' layout. A
+// Layout that cannot be right is [ErrInvalidOption] and changes nothing.
+func (r *Reader) SetLayout(l Layout) error {
+	if !r.cfg.built {
+		r.cfg = newConfig(nil)
+	}
+	return r.cfg.setLayout("SetLayout", l)
 }
 
 // next does everything before the payload of the next frame: it recycles
@@ -189,13 +214,12 @@ func (r *Reader) ready() bool {
 	if r.inFrame {
 		return r.w-r.r >= r.need
 	}
-	n, hl, err := r.cfg.header.ParseLength(r.buf[r.r:r.w])
+	hl, n, err := r.cfg.layout.parse(r.buf[r.r:r.w])
 	return err != nil || (hl > 0 && (n > uint64(r.cfg.max) || uint64(r.w-r.r-hl) >= n))
 }
 
-// Buffered returns the number of bytes read from the underlying reader
-// that belong to messages not yet returned, including the payload received
-// so far of a frame in progress.
+// Buffered returns the number of bytes read and not yet returned, counting
+// the payload received so far of a frame in progress.
 func (r *Reader) Buffered() int { return r.w - r.r + len(r.large.big) }
 
 // Handoff returns a reader that yields the bytes the Reader has buffered
@@ -217,15 +241,11 @@ func (r *Reader) Handoff() io.Reader {
 	return io.MultiReader(bytes.NewReader(rest), src)
 }
 
-// noStream is the source of a Reader that has none.
-type noStream struct{}
-
-func (noStream) Read([]byte) (int, error) { return 0, ErrNoStream }
-
 // Reset discards all state, including any buffered bytes and a sticky
 // error, gives the buffers back to the pools and makes r read from src.
 // A Reader made by NewReader keeps its options (and the error of an
-// invalid one); on the zero value Reset sets the defaults, as
+// invalid one) and goes back to their layout, undoing SetLayout; on the
+// zero value Reset sets the defaults, as
 // NewReader(src) would, so that
 //
 //	var r frame.Reader
@@ -245,10 +265,9 @@ func (r *Reader) Reset(src io.Reader) {
 // steady state. It is safe to call at any time: bytes already received
 // are kept (Release is then a no-op for them), and the state of a frame in
 // progress is kept. Release invalidates the slice the last ReadMessage
-// returned.
+// returned, not Header's.
 //
-// A server with many idle connections calls Release before each blocking
-// read.
+// A server with many idle connections calls it before each blocking read.
 func (r *Reader) Release() {
 	r.large.release()
 	r.readBuf.release()
@@ -305,16 +324,24 @@ func (r *Reader) read(p []byte) (int, error) {
 
 // readHeader parses the next header, reading until it is complete.
 func (r *Reader) readHeader() error {
-	h := r.cfg.header
+	r.hdrLen = 0 // the last message's header is valid until this read
 	for {
-		n, hl, err := h.ParseLength(r.buf[r.r:r.w])
+		// The default header inline; others, and partial headers, by
+		// the layout parser.
+		b := r.buf[r.r:r.w]
+		hl, n, err := 4, uint64(0), error(nil)
+		if r.cfg.plain && len(b) >= 4 {
+			n = uint64(binary.BigEndian.Uint32(b))
+		} else {
+			hl, n, err = r.cfg.layout.parse(b)
+		}
 		if err != nil {
 			r.err = err
 			return err
 		}
 		if hl > 0 {
 			if n > uint64(r.cfg.max) {
-				err := &SizeError{Size: n, Max: r.cfg.max, Format: h, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
+				err := &SizeError{Size: n, Max: r.cfg.max, Layout: r.cfg.layout, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
 				r.r += hl
 				if !r.cfg.discard {
 					r.err = err
@@ -323,6 +350,7 @@ func (r *Reader) readHeader() error {
 				r.discard = n
 				return err
 			}
+			r.markHeader(r.r, hl)
 			r.r += hl
 			r.inFrame, r.need = true, int(n)
 			return nil

@@ -177,7 +177,7 @@ func TestResetKeepsOptions(t *testing.T) {
 			t.Fatalf("first = %q, %v; want the 10-byte message in Uint16BE", m, err)
 		}
 		_, err := r.ReadMessage()
-		want := &frame.SizeError{Size: 11, Max: 10, Format: frame.Uint16BE, HeaderBytes: []byte{0, 11}}
+		want := &frame.SizeError{Size: 11, Max: 10, Layout: frame.Layout{Length: frame.Uint16BE}, HeaderBytes: []byte{0, 11}}
 		var se *frame.SizeError
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v, want a *SizeError", err)

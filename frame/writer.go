@@ -8,9 +8,6 @@ import (
 	"sync"
 )
 
-// errInvalidWrite reports an io.Writer that returned an impossible count.
-var errInvalidWrite = errors.New("frame: writer returned an invalid count")
-
 // sendWriters holds the Writers behind SendMessage and SendBatch.
 var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 
@@ -27,6 +24,10 @@ var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 // matching [os.ErrDeadlineExceeded]): after one, the bytes not yet written
 // stay buffered and the next Flush or write sends them first, so a frame
 // is never cut short on the wire.
+//
+// The frame's layout is set by [WithLayout] and changed between messages
+// by [Writer.SetLayout]; [Writer.WriteFrame] writes the header fields of
+// a layout that has some.
 //
 // The zero value of Writer has nothing to write to: its writes return
 // [ErrNoStream] until [Writer.Reset] gives it a destination, after which
@@ -61,17 +62,58 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // A payload longer than the limit, or than the header can express, returns
 // a [*SizeError] with nothing written. WriteMessage does not keep p.
 //
+// On a layout with header fields (Offset or After above 0) WriteMessage
+// writes nothing and returns an error matching [ErrLayoutMismatch] that
+// names [Writer.WriteFrame], rather than write zeros into a protocol's
+// type byte.
+//
 // After a timeout the message has been taken: it is buffered, or partly
 // written with the rest buffered, and the next Flush or write sends it on.
 // Do not send it again.
 func (w *Writer) WriteMessage(p []byte) error {
+	return w.write("WriteMessage", nil, p)
+}
+
+// WriteFrame writes one frame whose header holds fields (the Offset bytes,
+// then the After bytes) around a length field computed from payload: its
+// value is len(payload) - Adjust. Buffering, flushing and timeouts are as
+// for [Writer.WriteMessage], which is WriteFrame(nil, p) on a layout
+// without fields.
+//
+// Fields whose length is not Offset+After, or a payload shorter than a
+// positive Adjust, return an error matching [ErrLayoutMismatch]; a payload
+// above the maximum or beyond what the length field can express, a
+// [*SizeError]. In each case nothing is written and the Writer stays
+// usable. WriteFrame keeps neither slice.
+func (w *Writer) WriteFrame(fields, payload []byte) error {
+	return w.write("WriteFrame", fields, payload)
+}
+
+// SetLayout makes w write the frames that follow with layout l, for a
+// protocol whose framing changes after a message (a PostgreSQL client's
+// startup message has no type byte; the messages after it do). Bytes
+// already buffered keep the layout they were written with. Reset restores
+// the layout of w's options. A Layout that cannot be right returns an
+// error matching [ErrInvalidOption] and changes nothing.
+func (w *Writer) SetLayout(l Layout) error {
+	if !w.cfg.built {
+		w.cfg = newConfig(nil)
+	}
+	return w.cfg.setLayout("SetLayout", l)
+}
+
+// write is WriteFrame, and WriteMessage (call) with no fields.
+func (w *Writer) write(call string, fields, p []byte) error {
 	if err := w.stopped(); err != nil {
 		return err
 	}
-	if err := w.cfg.tooLarge(len(p)); err != nil {
+	if len(fields) != w.cfg.fields {
+		return w.cfg.fieldsErr(call, len(fields))
+	}
+	if err := w.cfg.checkPayload(len(p)); err != nil {
 		return err
 	}
-	hl := w.cfg.header.Len(uint64(len(p)))
+	hl := w.cfg.headerLen(len(p))
 	if w.bufp == nil {
 		w.acquire(0)
 	}
@@ -81,14 +123,14 @@ func (w *Writer) WriteMessage(p []byte) error {
 			// header and the payload without copying the payload.
 			if len(w.buf)+hl > cap(w.buf) {
 				if err := w.flush(nil); err != nil {
-					return w.keep(err, p)
+					return w.keep(err, fields, p)
 				}
 			}
-			w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
+			w.buf = w.cfg.appendHeader(w.buf, fields, len(p))
 			return w.flush(p)
 		}
 		if err := w.flush(nil); err != nil {
-			return w.keep(err, p)
+			return w.keep(err, fields, p)
 		}
 		// The stream filled the buffer: a larger one would carry
 		// more messages per system call. Swapping it now, empty,
@@ -99,17 +141,17 @@ func (w *Writer) WriteMessage(p []byte) error {
 			w.buf = (*w.bufp)[:0]
 		}
 	}
-	w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
+	w.buf = w.cfg.appendHeader(w.buf, fields, len(p))
 	w.buf = append(w.buf, p...)
 	return nil
 }
 
-// keep accepts p after a timeout while writing out earlier bytes, so that
-// the rule for callers stays simple: WriteMessage has taken the message
+// keep accepts a frame after a timeout while writing out earlier bytes,
+// so that the rule for callers stays simple: a write has taken the frame
 // unless it returned a size error or a sticky one.
-func (w *Writer) keep(err error, p []byte) error {
+func (w *Writer) keep(err error, fields, p []byte) error {
 	if w.err == nil {
-		w.buf = w.cfg.header.appendLength(w.buf, uint64(len(p)))
+		w.buf = w.cfg.appendHeader(w.buf, fields, len(p))
 		w.buf = append(w.buf, p...)
 	}
 	return err
@@ -119,17 +161,21 @@ func (w *Writer) keep(err error, p []byte) error {
 // one call to the underlying Write, or one gathered write on a
 // [BuffersWriter], *net.TCPConn or *net.UnixConn, where large payloads are
 // not copied; and so flushes. If any message is too large, it returns a
-// [*SizeError] and writes nothing.
+// [*SizeError] and writes nothing. Like WriteMessage it writes no header
+// fields, and refuses a layout that has some.
 func (w *Writer) WriteBatch(msgs ...[]byte) error {
 	if err := w.stopped(); err != nil {
 		return err
 	}
+	if w.cfg.fields != 0 {
+		return w.cfg.fieldsErr("WriteBatch", 0)
+	}
 	room := 0
 	for _, m := range msgs {
-		if err := w.cfg.tooLarge(len(m)); err != nil {
+		if err := w.cfg.checkPayload(len(m)); err != nil {
 			return err
 		}
-		room += w.cfg.header.Len(uint64(len(m)))
+		room += w.cfg.headerLen(len(m))
 		if w.bw == nil || len(m) < vectorThreshold {
 			room += len(m)
 		}
@@ -137,7 +183,7 @@ func (w *Writer) WriteBatch(msgs ...[]byte) error {
 	w.acquire(len(w.buf) + room)
 	if w.bw == nil {
 		for _, m := range msgs {
-			w.buf = w.cfg.header.appendLength(w.buf, uint64(len(m)))
+			w.buf = w.cfg.appendHeader(w.buf, nil, len(m))
 			w.buf = append(w.buf, m...)
 		}
 		return w.flush(nil)
@@ -148,7 +194,7 @@ func (w *Writer) WriteBatch(msgs ...[]byte) error {
 	seg := w.store[:0]
 	start := 0
 	for _, m := range msgs {
-		w.buf = w.cfg.header.appendLength(w.buf, uint64(len(m)))
+		w.buf = w.cfg.appendHeader(w.buf, nil, len(m))
 		if len(m) < vectorThreshold {
 			w.buf = append(w.buf, m...)
 			continue

@@ -361,44 +361,53 @@ func TestWriterRelease(t *testing.T) {
 	}
 }
 
-// TestWriteAllocs checks that WriteMessage allocates nothing in steady
-// state, small or large, and SendMessage neither.
+// TestWriteAllocs checks that WriteMessage (WriteFrame on a layout with
+// header fields) allocates nothing in steady state, small or large, and
+// SendMessage neither.
 func TestWriteAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("skipping: under -race, sync.Pool drops items at random")
 	}
-	for _, n := range []int{16, 1024, 100000} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msg := make([]byte, n)
-			w := frame.NewWriter(io.Discard)
-			allocs := testing.AllocsPerRun(200, func() {
-				if err := w.WriteMessage(msg); err != nil {
-					t.Fatal(err)
+	for _, l := range allocLayouts {
+		for _, n := range []int{16, 1024, 100000} {
+			t.Run(fmt.Sprintf("%+v/%d", l, n), func(t *testing.T) {
+				msg := make([]byte, n)
+				fields := make([]byte, l.Offset+l.After)
+				w := frame.NewWriter(io.Discard, frame.WithLayout(l))
+				write := func() {
+					err := w.WriteFrame(fields, msg)
+					if len(fields) == 0 {
+						err = w.WriteMessage(msg)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if allocs := testing.AllocsPerRun(200, write); allocs != 0 {
+					t.Errorf("writing %d bytes: %v allocs/op, want 0", n, allocs)
+				}
+				allocs := testing.AllocsPerRun(200, func() {
+					write()
+					if err := w.Flush(); err != nil {
+						t.Fatal(err)
+					}
+					w.Release()
+				})
+				if allocs != 0 {
+					t.Errorf("writing %d bytes, Flush, Release: %v allocs/op, want 0", n, allocs)
+				}
+				if l != (frame.Layout{}) {
+					return
+				}
+				allocs = testing.AllocsPerRun(200, func() {
+					if err := frame.SendMessage(io.Discard, msg); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if allocs != 0 {
+					t.Errorf("SendMessage of %d bytes: %v allocs/op, want 0", n, allocs)
 				}
 			})
-			if allocs != 0 {
-				t.Errorf("WriteMessage of %d bytes: %v allocs/op, want 0", n, allocs)
-			}
-			allocs = testing.AllocsPerRun(200, func() {
-				if err := w.WriteMessage(msg); err != nil {
-					t.Fatal(err)
-				}
-				if err := w.Flush(); err != nil {
-					t.Fatal(err)
-				}
-				w.Release()
-			})
-			if allocs != 0 {
-				t.Errorf("WriteMessage+Flush+Release of %d bytes: %v allocs/op, want 0", n, allocs)
-			}
-			allocs = testing.AllocsPerRun(200, func() {
-				if err := frame.SendMessage(io.Discard, msg); err != nil {
-					t.Fatal(err)
-				}
-			})
-			if allocs != 0 {
-				t.Errorf("SendMessage of %d bytes: %v allocs/op, want 0", n, allocs)
-			}
-		})
+		}
 	}
 }
