@@ -17,8 +17,13 @@ import (
 // 24-bit length, then type, flags and stream id.
 var http2Frame = frame.Layout{Length: frame.Uint24BE, After: 6}
 
-// http2MaxFrame is SETTINGS_MAX_FRAME_SIZE's initial value.
-const http2MaxFrame = 16384
+// SETTINGS_MAX_FRAME_SIZE: its initial value, and the larger value that
+// the test's SETTINGS frame advertises, so that a DATA frame can be longer
+// than 65535 bytes and need every byte of the length field.
+const (
+	http2InitialMaxFrame = 16384
+	http2MaxFrame        = 1 << 17
+)
 
 // h2Frame is what http2.Framer reads from one frame.
 type h2Frame struct {
@@ -56,7 +61,8 @@ func TestHTTP2Frames(t *testing.T) {
 		{ID: http2.SettingInitialWindowSize, Val: 1 << 20},
 		{ID: http2.SettingEnablePush, Val: 0},
 	}
-	big := bytes.Repeat([]byte("0123456789abcdef"), http2MaxFrame/16)
+	full := bytes.Repeat([]byte("0123456789abcdef"), http2InitialMaxFrame/16)
+	long := bytes.Repeat([]byte("fedcba9876543210"), 70000/16)
 	ping := [8]byte{'f', 'r', 'a', 'm', 'e', 's', 'o', 'k'}
 
 	var stream bytes.Buffer
@@ -69,7 +75,8 @@ func TestHTTP2Frames(t *testing.T) {
 		},
 		func() error { return fr.WriteData(1, false, nil) },
 		func() error { return fr.WriteData(1, false, []byte{'x'}) },
-		func() error { return fr.WriteData(1, true, big) },
+		func() error { return fr.WriteData(1, false, full) },
+		func() error { return fr.WriteData(1, true, long) },
 		func() error { return fr.WritePing(false, ping) },
 		func() error { return fr.WritePing(true, ping) },
 		func() error { return fr.WriteGoAway(1, http2.ErrCodeEnhanceYourCalm, []byte("slow down")) },
@@ -84,7 +91,8 @@ func TestHTTP2Frames(t *testing.T) {
 		{Type: http2.FrameHeaders, Flags: http2.FlagHeadersEndHeaders, StreamID: 1, Fields: fields},
 		{Type: http2.FrameData, StreamID: 1, Data: []byte{}},
 		{Type: http2.FrameData, StreamID: 1, Data: []byte{'x'}},
-		{Type: http2.FrameData, Flags: http2.FlagDataEndStream, StreamID: 1, Data: big},
+		{Type: http2.FrameData, StreamID: 1, Data: full},
+		{Type: http2.FrameData, Flags: http2.FlagDataEndStream, StreamID: 1, Data: long},
 		{Type: http2.FramePing, Data: ping[:]},
 		{Type: http2.FramePing, Flags: http2.FlagPingAck, Data: ping[:]},
 		{Type: http2.FrameGoAway, Data: []byte("slow down"), LastID: 1, Code: http2.ErrCodeEnhanceYourCalm},

@@ -167,13 +167,23 @@ func relayTLS(t *testing.T, client, server *tls.Config) (toServer, toClient rela
 
 	var wg sync.WaitGroup
 	wg.Add(3)
+	// A relay that fails closes both pipes, so that the peers fail at
+	// once rather than at the deadline.
+	cut := func(err error) {
+		if !errors.Is(err, io.EOF) {
+			relayClient.Close()
+			relayServer.Close()
+		}
+	}
 	go func() {
 		defer wg.Done()
 		toServer.recs, toServer.err = relay(relayClient, toServerTap)
+		cut(toServer.err)
 	}()
 	go func() {
 		defer wg.Done()
 		toClient.recs, toClient.err = relay(relayServer, toClientTap)
+		cut(toClient.err)
 	}()
 	serverErr := make(chan error, 1)
 	go func() {
