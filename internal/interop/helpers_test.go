@@ -84,7 +84,7 @@ func reframe(t *testing.T, l frame.Layout, stream []byte, opts ...frame.Option) 
 
 // sameSlices makes cmp.Diff compare byte slices with bytes.Equal, so that
 // megabytes compare in microseconds rather than element by element. A nil
-// slice still differs from an empty one: PostgreSQL's NULL from ''.
+// slice still differs from an empty one, as SQL NULL from an empty string.
 var sameSlices = cmp.Comparer(func(a, b []byte) bool {
 	return (a == nil) == (b == nil) && bytes.Equal(a, b)
 })

@@ -3,6 +3,7 @@ package interop_test
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -136,25 +137,10 @@ func publish(n int) *packets.PublishPacket {
 	return p
 }
 
-// fixedHeader returns p's fixed header.
+// fixedHeader returns p's fixed header, which every Paho packet type
+// embeds and no method returns.
 func fixedHeader(p packets.ControlPacket) packets.FixedHeader {
-	switch p := p.(type) {
-	case *packets.ConnectPacket:
-		return p.FixedHeader
-	case *packets.ConnackPacket:
-		return p.FixedHeader
-	case *packets.SubscribePacket:
-		return p.FixedHeader
-	case *packets.SubackPacket:
-		return p.FixedHeader
-	case *packets.PublishPacket:
-		return p.FixedHeader
-	case *packets.PingreqPacket:
-		return p.FixedHeader
-	case *packets.DisconnectPacket:
-		return p.FixedHeader
-	}
-	panic("no fixed header for this packet type")
+	return reflect.ValueOf(p).Elem().FieldByName("FixedHeader").Interface().(packets.FixedHeader)
 }
 
 // mqttWidth returns the number of bytes of remaining length n, from the
