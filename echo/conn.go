@@ -127,6 +127,22 @@ func (c *conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteBuffers writes v to the connection as Write writes p, in one
+// gathered write (writev(2)) where it can. It makes conn a
+// [frame.BuffersWriter], so that a large framed reply leaves with its
+// header and the replies buffered before it in one system call, its
+// payload not copied.
+func (c *conn) WriteBuffers(v *net.Buffers) (int64, error) {
+	n, err := c.sys.writeBuffers(c, v)
+	c.traffic.bytesOut.Add(uint64(n))
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
+}
+
+var _ frame.BuffersWriter = (*conn)(nil)
+
 // Read is the frame.Reader's source. Before it may block, it flushes the
 // replies the frame.Writer holds: the client may be waiting for them before
 // it sends more, and this is the one place the server can block on input.
@@ -332,4 +348,14 @@ func (c *conn) plainWrite(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.nc.Write(p)
+}
+
+// plainWriteBuffers is plainWrite for WriteBuffers: net.Buffers.WriteTo
+// makes one writev(2) of the net package's own conns, and calls Write
+// for each buffer of any other.
+func (c *conn) plainWriteBuffers(v *net.Buffers) (int64, error) {
+	if err := c.armWrite(); err != nil {
+		return 0, err
+	}
+	return v.WriteTo(c.nc)
 }

@@ -31,16 +31,17 @@ type sysConn struct {
 	peek  [1]byte
 	woken bool // peekSys has run once in this waitReadable
 
-	// The write in progress (see write).
+	// The write in progress (see write and writeBuffers).
 	writeTO time.Duration
-	wp      []byte // still to write
-	wn      int    // written
+	wp      []byte       // still to write
+	wv      *net.Buffers // still to write, gathered
+	wn      int          // written
 	werr    error
 	armed   bool // the write deadline is set
 
 	// Bound once per connection: a method value passed to RawConn.Read
 	// would otherwise be allocated on every call.
-	readFn, peekFn, writeFn func(fd uintptr) bool
+	readFn, peekFn, writeFn, writevFn func(fd uintptr) bool
 }
 
 func (s *sysConn) init(c *conn) {
@@ -66,6 +67,7 @@ func (s *sysConn) init(c *conn) {
 	s.readFn = s.readSys
 	s.peekFn = s.peekSys
 	s.writeFn = s.writeSys
+	s.bindWritev()
 }
 
 // read returns the next n > 0 bytes of the stream, in the held buffer and
@@ -150,43 +152,57 @@ func (s *sysConn) write(c *conn, p []byte) (int, error) {
 	if s.rc == nil {
 		return c.plainWrite(p)
 	}
-	s.wp, s.wn, s.werr, s.armed = p, 0, nil, false
-	err := s.rc.Write(s.writeFn)
+	s.wp, s.wn = p, 0
+	err := s.rawWrite(s.writeFn)
+	s.wp = nil
+	return s.wn, err
+}
+
+// rawWrite runs fn, a write callback, through RawConn.Write and clears
+// the write deadline if fn had to set it.
+func (s *sysConn) rawWrite(fn func(fd uintptr) bool) error {
+	s.werr, s.armed = nil, false
+	err := s.rc.Write(fn)
 	if s.armed {
 		if cerr := s.nc.SetWriteDeadline(time.Time{}); err == nil && s.werr == nil {
 			err = cerr
 		}
 	}
-	n := s.wn
-	s.wp = nil
 	if err == nil {
 		err = s.werr
 	}
-	return n, err
+	return err
 }
 
 func (s *sysConn) writeSys(fd uintptr) bool {
 	for len(s.wp) > 0 {
-		n, err := unix.Write(int(fd), s.wp)
+		n, err := sysWrite(int(fd), s.wp)
 		if n > 0 {
 			s.wn += n
 			s.wp = s.wp[n:]
 		}
-		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
-			if !s.armed && s.writeTO > 0 {
-				s.armed = true
-				if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
-					s.werr = err
-					return true
-				}
-			}
-			return false // RawConn.Write waits for room, or the deadline
-		case err != nil:
-			s.werr = os.NewSyscallError("write", err)
-			return true
+		if err != nil && err != unix.EINTR {
+			return s.writeFailed("write", err)
 		}
 	}
 	return true
+}
+
+// writeFailed ends a write callback's system call that failed with err.
+// On EAGAIN, the send buffer being full, it sets the write deadline if
+// it is not set yet and returns false, so that RawConn.Write waits for
+// room or the deadline. Any other error is kept, and ends the write.
+func (s *sysConn) writeFailed(op string, err error) bool {
+	if err != unix.EAGAIN {
+		s.werr = os.NewSyscallError(op, err)
+		return true
+	}
+	if !s.armed && s.writeTO > 0 {
+		s.armed = true
+		if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
+			s.werr = err
+			return true
+		}
+	}
+	return false
 }
