@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,6 +72,24 @@ type Server struct {
 	// deadline is moved at most every 1/8 of it.
 	WriteTimeout time.Duration
 
+	// ParkAfter is how long a connection waits for input holding a
+	// goroutine. On Linux, macOS and the BSDs, a connection read through
+	// its raw socket (see Serve) that has waited this long parks: its
+	// goroutine, stack and buffers go, and a poller owned by the server
+	// watches the socket with a one-shot registration (epoll, kqueue),
+	// starting a goroutine that serves the same net.Conn again when
+	// input, an end of stream or a reset arrives. A parked connection
+	// keeps every limit: IdleTimeout cuts it on time, Shutdown and Close
+	// close it at once (it has nothing in flight), and it counts in
+	// MaxConns and Stats. Zero means [DefaultParkAfter]; negative means
+	// connections never park. Elsewhere connections never park.
+	//
+	// A connection whose input keeps arriving within ParkAfter never
+	// parks and pays nothing for it; one that parks pays a registration
+	// system call, and its next input a wake-up through the poller, a
+	// few microseconds.
+	ParkAfter time.Duration
+
 	// Options are socket options for the listener and every connection,
 	// each set in the phase where it takes effect (see package sockopt):
 	// for example sockopt.ReusePort(true) before bind, or
@@ -89,11 +108,14 @@ type Server struct {
 	// and rejections; nil means [slog.Default].
 	Logger *slog.Logger
 
-	lifecycle // guards conns and closedIO with its mu
+	lifecycle // guards conns, closedIO and poller with its mu
 	stats     counters
 	rejectLog rateLimit
+	parkLog   rateLimit
 	conns     map[*conn]struct{}
-	closedIO  traffic // of the connections no longer in conns
+	closedIO  traffic   // of the connections no longer in conns
+	poller    *poller   // of the parked connections; nil until one parks
+	runs      sync.Pool // *run: what a connection holds while served
 }
 
 // Listen binds Network and Address (applying Options and DualStack) and
@@ -172,14 +194,21 @@ func (s *Server) Addr() net.Addr { return s.firstAddr() }
 // returns nil when every connection is closed. If ctx ends first, it closes
 // the remaining connections at once and returns ctx.Err(). After Shutdown,
 // Serve returns [ErrServerClosed]; a Server cannot be restarted.
+//
+// A parked connection (see ParkAfter) has nothing in flight: Shutdown
+// closes it at once, unless input has arrived for it, in which case it is
+// half-closed and lingers as above.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	drained := s.beginShutdownLocked()
 	lerr := s.closeSocketsLocked(closeAll)
+	p := s.poller
+	s.poller = nil
 	for c := range s.conns {
 		c.quit()
 	}
 	s.mu.Unlock()
+	s.closeParked(p, true)
 	return await(ctx, drained, lerr, s.closeConns)
 }
 
@@ -188,8 +217,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // error, if any, of closing the listeners.
 func (s *Server) Close() error {
 	err := s.closeSockets()
+	s.mu.Lock()
+	p := s.poller
+	s.poller = nil
+	s.mu.Unlock()
+	s.closeParked(p, false)
 	s.closeConns()
 	return err
+}
+
+// closeParked stops p, if any, and closes the connections parked in it.
+// With graceful set (Shutdown, which has set every connection quitting),
+// a connection with input waiting is served again instead, and so
+// half-closed and lingered: closing a socket with unread input would
+// reset it, and the client could lose replies it has not read yet.
+func (s *Server) closeParked(p *poller, graceful bool) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.stop() {
+		if graceful && inputWaiting(c.nc) {
+			go c.serve(false)
+			continue
+		}
+		c.nc.Close()
+		s.untrackConn(c)
+	}
 }
 
 // Stats returns a snapshot of the server's counters. Each connection
@@ -199,6 +252,9 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats.snapshot()
+	if s.poller != nil {
+		st.ParkedConns = int64(s.poller.count())
+	}
 	s.closedIO.addTo(&st)
 	for c := range s.conns {
 		c.traffic.addTo(&st)
@@ -248,7 +304,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	switch s.trackConn(c) {
 	case tracked:
 		s.stats.total.Add(1)
-		go c.serve()
+		go c.serve(false)
 	case overLimit:
 		s.stats.rejected.Add(1)
 		nc.Close()
@@ -290,12 +346,62 @@ func (s *Server) trackConn(c *conn) int {
 	return tracked
 }
 
-// untrackConn removes c, which has finished, and keeps its traffic.
+// untrackConn removes c, which has finished, and keeps its traffic. The
+// last connection to go stops the poller, which has nothing to watch.
 func (s *Server) untrackConn(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
 	s.stats.active.Add(-1)
 	s.closedIO.merge(&c.traffic)
+	if len(s.conns) == 0 && s.poller != nil {
+		// Its loop takes no lock of the server's: waiting here is safe.
+		s.poller.stop()
+		s.poller = nil
+	}
 	s.leaveLocked()
+}
+
+// parkAfter returns ParkAfter with its default applied.
+func (s *Server) parkAfter() time.Duration { return orDefault(s.ParkAfter, DefaultParkAfter) }
+
+// park hands c, which has waited ParkAfter for input and released its
+// run, to the poller, starting one if there is none. It reports false if
+// c could not park and must be served on; after an error, c keeps its
+// goroutine from then on.
+func (s *Server) park(c *conn, rc syscall.RawConn, deadline time.Duration) bool {
+	p, err := s.pollerFor()
+	parked := false
+	if p != nil {
+		parked, err = p.park(c, rc, deadline)
+	}
+	if parked {
+		s.stats.parks.Add(1)
+	}
+	if err != nil {
+		c.noPark = true
+		if n, ok := s.parkLog.allow(); ok {
+			s.logger().Warn("echo: cannot park idle connections; they keep their goroutines",
+				"err", err, "connections", n)
+		}
+	}
+	return parked
+}
+
+// pollerFor returns the server's poller, starting one if there is none;
+// nil once the server is shutting down.
+func (s *Server) pollerFor() (*poller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return nil, nil
+	}
+	if s.poller == nil {
+		p, err := newPoller(s)
+		if err != nil {
+			return nil, err
+		}
+		s.poller = p
+	}
+	return s.poller, nil
 }

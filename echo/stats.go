@@ -7,6 +7,9 @@ import "sync/atomic"
 type Stats struct {
 	// ActiveConns is the number of connections being served now.
 	ActiveConns int64
+	// ParkedConns is how many of them are parked (see
+	// [Server.ParkAfter]): waiting for input without a goroutine.
+	ParkedConns int64
 	// TotalConns counts connections accepted and served.
 	TotalConns uint64
 	// RejectedConns counts connections closed at once because MaxConns
@@ -28,6 +31,9 @@ type Stats struct {
 	Panics uint64
 	// Timeouts counts connections closed by IdleTimeout or WriteTimeout.
 	Timeouts uint64
+	// Parks counts the times connections parked (see
+	// [Server.ParkAfter]); each was woken, cut or closed afterwards.
+	Parks uint64
 }
 
 // counters are a server's live statistics other than traffic, updated
@@ -37,6 +43,7 @@ type counters struct {
 	total, rejected     atomic.Uint64
 	dropped, acceptErrs atomic.Uint64
 	panics, timeouts    atomic.Uint64
+	parks               atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -48,6 +55,7 @@ func (c *counters) snapshot() Stats {
 		AcceptErrors:  c.acceptErrs.Load(),
 		Panics:        c.panics.Load(),
 		Timeouts:      c.timeouts.Load(),
+		Parks:         c.parks.Load(),
 	}
 }
 

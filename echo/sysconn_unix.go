@@ -23,6 +23,7 @@ import (
 // the same RawConn so that the write deadline is set only for a write that
 // has to wait (see write).
 type sysConn struct {
+	r     *run
 	nc    net.Conn
 	rc    syscall.RawConn // nil: not a socket we may use directly
 	buf   heldBuf
@@ -31,43 +32,45 @@ type sysConn struct {
 	peek  [1]byte
 	woken bool // peekSys has run once in this waitReadable
 
-	// The write in progress (see write and writeBuffers).
-	writeTO time.Duration
-	wp      []byte       // still to write
-	wv      *net.Buffers // still to write, gathered
-	wn      int          // written
-	werr    error
-	armed   bool // the write deadline is set
+	// parkNow makes a read or wait that finds no input return errPark
+	// at once instead of waiting (see conn.serve).
+	parkNow bool
 
-	// Bound once per connection: a method value passed to RawConn.Read
-	// would otherwise be allocated on every call.
+	// The write in progress (see write and writeBuffers).
+	wp    []byte       // still to write
+	wv    *net.Buffers // still to write, gathered
+	wn    int          // written
+	werr  error
+	armed bool // the write deadline is set
+
+	// Bound once per run: a method value passed to RawConn.Read would
+	// otherwise be allocated on every call.
 	readFn, peekFn, writeFn, writevFn func(fd uintptr) bool
 }
 
-func (s *sysConn) init(c *conn) {
-	s.nc = c.nc
-	// Only the net package's own TCP and Unix conns: a user type that
-	// embeds one would promote SyscallConn while overriding Read, and
-	// reading its socket directly would bypass that Read.
-	var sc syscall.Conn
-	switch nc := c.nc.(type) {
-	case *net.TCPConn:
-		sc = nc
-	case *net.UnixConn:
-		sc = nc
-	default:
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	s.rc = rc
-	s.writeTO = c.writeTO
+func (s *sysConn) bind(r *run) {
+	s.r = r
 	s.readFn = s.readSys
 	s.peekFn = s.peekSys
 	s.writeFn = s.writeSys
 	s.bindWritev()
+}
+
+// attach makes s read and write c's socket: through its RawConn if c is
+// one of the net package's own TCP and Unix conns. A user type that
+// embeds one would promote SyscallConn while overriding Read, and reading
+// its socket directly would bypass that Read.
+func (s *sysConn) attach(c *conn) {
+	s.nc = c.nc
+	if c.raw {
+		s.rc = rawConn(c.nc)
+	}
+}
+
+// detach gives the held buffer back and forgets the connection.
+func (s *sysConn) detach() {
+	s.buf.release()
+	s.nc, s.rc, s.parkNow = nil, nil, false
 }
 
 // read returns the next n > 0 bytes of the stream, in the held buffer and
@@ -87,9 +90,6 @@ func (s *sysConn) read() ([]byte, error) {
 	return s.buf.get()[:s.n], nil
 }
 
-// release gives the held buffer back to the pool.
-func (s *sysConn) release() { s.buf.release() }
-
 func (s *sysConn) readSys(fd uintptr) bool {
 	b := s.buf.get()
 	for {
@@ -99,6 +99,10 @@ func (s *sysConn) readSys(fd uintptr) bool {
 			continue
 		case err == unix.EAGAIN:
 			s.buf.release() // nothing to read: wait with no buffer held
+			if s.parkNow {
+				s.err = errPark
+				return true
+			}
 			return false
 		case err != nil:
 			s.err = os.NewSyscallError("read", err)
@@ -119,8 +123,11 @@ func (s *sysConn) waitReadable() error {
 	if s.rc == nil {
 		return nil // the frame.Reader's read will block, holding its buffer
 	}
-	s.woken = false
-	return s.rc.Read(s.peekFn)
+	s.woken, s.err = false, nil
+	if err := s.rc.Read(s.peekFn); err != nil {
+		return err
+	}
+	return s.err
 }
 
 // peekSys peeks once. When RawConn.Read calls it again, the poller has
@@ -138,6 +145,10 @@ func (s *sysConn) peekSys(fd uintptr) bool {
 		if err == unix.EINTR {
 			continue
 		}
+		if err == unix.EAGAIN && s.parkNow {
+			s.err = errPark
+			return true
+		}
 		// Data, EOF or an error: the next read reports the last two.
 		return err != unix.EAGAIN
 	}
@@ -148,9 +159,9 @@ func (s *sysConn) peekSys(fd uintptr) bool {
 // is full and the write must wait, then clears it when the write is done:
 // a reply that fits, the usual case, costs no clock read and no timer, and
 // no deadline outlives the write it bounded.
-func (s *sysConn) write(c *conn, p []byte) (int, error) {
+func (s *sysConn) write(p []byte) (int, error) {
 	if s.rc == nil {
-		return c.plainWrite(p)
+		return s.r.plainWrite(p)
 	}
 	s.wp, s.wn = p, 0
 	err := s.rawWrite(s.writeFn)
@@ -197,12 +208,31 @@ func (s *sysConn) writeFailed(op string, err error) bool {
 		s.werr = os.NewSyscallError(op, err)
 		return true
 	}
-	if !s.armed && s.writeTO > 0 {
+	if !s.armed && s.r.writeTO > 0 {
 		s.armed = true
-		if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
+		if err := s.nc.SetWriteDeadline(time.Now().Add(s.r.writeTO)); err != nil {
 			s.werr = err
 			return true
 		}
 	}
 	return false
+}
+
+// inputWaiting reports whether nc's socket has input or an end of stream
+// waiting to be read.
+func inputWaiting(nc net.Conn) bool {
+	rc := rawConn(nc)
+	if rc == nil {
+		return false
+	}
+	var b [1]byte
+	waiting := false
+	rc.Control(func(fd uintptr) {
+		err := peek(int(fd), b[:])
+		for err == unix.EINTR {
+			err = peek(int(fd), b[:])
+		}
+		waiting = err != unix.EAGAIN
+	})
+	return waiting
 }

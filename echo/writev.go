@@ -24,9 +24,9 @@ func (s *sysConn) bindWritev() { s.writevFn = s.writevSys }
 // writeBuffers writes all of v, or fails, with writev(2) through the
 // RawConn, under WriteTimeout as write is: the deadline is set only if a
 // call must wait for room. It consumes v as net.Buffers.WriteTo does.
-func (s *sysConn) writeBuffers(c *conn, v *net.Buffers) (int64, error) {
+func (s *sysConn) writeBuffers(v *net.Buffers) (int64, error) {
 	if s.rc == nil {
-		return c.plainWriteBuffers(v)
+		return s.r.plainWriteBuffers(v)
 	}
 	s.wv, s.wn = v, 0
 	err := s.rawWrite(s.writevFn)

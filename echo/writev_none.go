@@ -22,11 +22,11 @@ func (s *sysConn) bindWritev() {}
 // on the net package's conns, under a write deadline of WriteTimeout from
 // now that it clears when the write is done, so that, as on the RawConn
 // path, no deadline outlives its write.
-func (s *sysConn) writeBuffers(c *conn, v *net.Buffers) (int64, error) {
-	if s.rc == nil || s.writeTO <= 0 {
-		return c.plainWriteBuffers(v)
+func (s *sysConn) writeBuffers(v *net.Buffers) (int64, error) {
+	if s.rc == nil || s.r.writeTO <= 0 {
+		return s.r.plainWriteBuffers(v)
 	}
-	if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
+	if err := s.nc.SetWriteDeadline(time.Now().Add(s.r.writeTO)); err != nil {
 		return 0, err
 	}
 	n, err := v.WriteTo(s.nc)
