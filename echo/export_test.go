@@ -40,9 +40,9 @@ func ParkedSlot(s *Server, remote net.Addr) (slot int32, gen uint32, ok bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, sl := range p.slots {
-		if sl.c != nil && sl.c.nc.RemoteAddr().String() == remote.String() {
-			return int32(i), sl.gen, true
+	for i := range p.tab.n {
+		if sl := p.tab.at(i); sl.c != nil && sl.c.nc.RemoteAddr().String() == remote.String() {
+			return i, sl.gen, true
 		}
 	}
 	return 0, 0, false
@@ -81,7 +81,7 @@ func Unpark(s *Server, remote net.Addr) (end func()) {
 	p := s.poller
 	s.mu.Unlock()
 	p.mu.Lock()
-	c := p.take(i)
+	c := p.tab.take(i)
 	p.mu.Unlock()
 	return c.expire
 }

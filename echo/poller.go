@@ -37,10 +37,7 @@ type poller struct {
 
 	mu        sync.Mutex
 	closed    bool // by stop; nothing parks any more
-	slots     []slot
-	free      int32         // first free slot (chained through slot.pos), or -1
-	heap      []int32       // the slots with a deadline, nearest first
-	parked    int           // slots in use
+	tab       slots
 	wakes     uint64        // connections woken by their socket
 	waitUntil time.Duration // when the loop's wait ends, 0 for never
 
@@ -65,32 +62,14 @@ type wake struct {
 	quiet bool
 }
 
-// slot is one parked connection, or a free slot.
-type slot struct {
-	c        *conn
-	since    time.Duration // when c parked, as a monoNow reading
-	deadline time.Duration // when IdleTimeout cuts c, likewise; 0: never
-	gen      uint32        // counts the slot's uses
-	pos      int32         // index in heap or -1; while free, the next free slot
-}
-
-// A token is a slot's index in its low idxBits bits, under the low bits
-// of the slot's generation. Token 0 is never a slot's: generations start
-// at 1.
-const (
-	idxBits = 20 + 12*(^uintptr(0)>>63) // 32 on 64-bit platforms
-	maxIdx  = 1<<idxBits - 1
-)
-
-func token(i int32, gen uint32) uintptr { return uintptr(gen)<<idxBits | uintptr(i) }
-
 // newPoller opens a pollset and starts the loop that watches it.
 func newPoller(s *Server) (*poller, error) {
 	ps, err := newPollset()
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{srv: s, ps: ps, done: make(chan struct{}), started: make(chan struct{}, 1), free: -1, toks: make([]uintptr, maxEvents)}
+	p := &poller{srv: s, ps: ps, done: make(chan struct{}), started: make(chan struct{}, 1), toks: make([]uintptr, maxEvents)}
+	p.tab.free = -1
 	p.addFn = func(fd uintptr) { p.addErr = p.ps.add(int(fd), p.addTok, p.addAgain) }
 	go p.loop()
 	return p, nil
@@ -107,57 +86,43 @@ func (p *poller) park(c *conn, rc syscall.RawConn, deadline time.Duration) (bool
 	if p.closed {
 		return false, nil
 	}
-	i := p.free
-	if i >= 0 {
-		p.free = p.slots[i].pos
-	} else {
-		if len(p.slots) > maxIdx {
-			return false, errPollerFull
-		}
-		i = int32(len(p.slots))
-		p.slots = append(p.slots, slot{})
+	i, ok := p.tab.reserve()
+	if !ok {
+		return false, errPollerFull
 	}
-	sl := &p.slots[i]
-	sl.gen++
-	p.addTok, p.addAgain, p.addErr = token(i, sl.gen), c.armed, nil
+	p.addTok, p.addAgain, p.addErr = token(i, p.tab.at(i).gen), c.armed, nil
 	err := rc.Control(p.addFn)
 	if err == nil {
 		err = p.addErr
 	}
 	if err != nil {
-		sl.pos, p.free = p.free, i
+		p.tab.unreserve(i)
 		return false, err
 	}
 	c.armed = true
-	sl.c, sl.since, sl.deadline, sl.pos = c, monoNow(), deadline, -1
-	p.parked++
-	if deadline != 0 {
-		p.push(i)
-		if p.waitUntil == 0 || deadline < p.waitUntil {
-			p.waitUntil = deadline
-			p.ps.hurry(deadline)
-		}
+	p.srv.stats.parks.Add(1)
+	p.tab.fill(i, c, monoNow(), deadline)
+	if deadline != 0 && (p.waitUntil == 0 || deadline < p.waitUntil) {
+		p.waitUntil = deadline
+		p.ps.hurry(deadline)
 	}
 	return true, nil
 }
 
-// take removes slot i's connection from the poller and returns it.
-func (p *poller) take(i int32) *conn {
-	sl := &p.slots[i]
-	c := sl.c
-	if sl.pos >= 0 {
-		p.remove(sl.pos)
-	}
-	sl.c, sl.pos, p.free = nil, p.free, i
-	p.parked--
-	return c
+// failed reports whether the poller stopped by itself, its pollset having
+// failed. (A poller that Shutdown, Close or the last connection stops is
+// no longer the server's.)
+func (p *poller) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // count returns how many connections are parked.
 func (p *poller) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.parked
+	return p.tab.used
 }
 
 // stop stops the poller and waits for its loop to end: nothing parks any
@@ -175,9 +140,9 @@ func (p *poller) stop() []*conn {
 func (p *poller) closeLocked() []*conn {
 	p.closed = true
 	var parked []*conn
-	for i := range p.slots {
-		if p.slots[i].c != nil {
-			parked = append(parked, p.take(int32(i)))
+	for i := range p.tab.n {
+		if p.tab.at(i).c != nil {
+			parked = append(parked, p.tab.take(i))
 		}
 	}
 	return parked
@@ -206,7 +171,7 @@ func (p *poller) loop() {
 			p.mu.Unlock()
 			return
 		}
-		p.waitUntil = p.nearest()
+		_, p.waitUntil, _ = p.tab.nearest()
 		p.ps.setDeadline(p.waitUntil)
 		p.mu.Unlock()
 
@@ -217,15 +182,18 @@ func (p *poller) loop() {
 		now := monoNow()
 		quietSince := now - p.srv.parkAfter()
 		for _, tok := range p.toks[:n] {
-			i := int32(tok & maxIdx)
-			if int(i) < len(p.slots) && p.slots[i].c != nil && token(i, p.slots[i].gen) == tok {
-				quiet := p.slots[i].since <= quietSince
-				p.woken = append(p.woken, wake{p.take(i), quiet})
+			if i, ok := p.tab.lookup(tok); ok {
+				quiet := p.tab.at(i).since <= quietSince
+				p.woken = append(p.woken, wake{p.tab.take(i), quiet})
 				p.wakes++
 			}
 		}
-		for len(p.heap) > 0 && p.slots[p.heap[0]].deadline <= now && len(p.woken)+len(p.expired) < room {
-			p.expired = append(p.expired, p.take(p.heap[0]))
+		for len(p.woken)+len(p.expired) < room {
+			i, d, ok := p.tab.nearest()
+			if !ok || d > now {
+				break
+			}
+			p.expired = append(p.expired, p.tab.take(i))
 		}
 		if err != nil && !p.closed {
 			// The pollset failed (it cannot: its errors are the
@@ -271,74 +239,4 @@ func (p *poller) begun() {
 		default:
 		}
 	}
-}
-
-// nearest returns the nearest deadline, 0 if there is none.
-func (p *poller) nearest() time.Duration {
-	if len(p.heap) == 0 {
-		return 0
-	}
-	return p.slots[p.heap[0]].deadline
-}
-
-// The deadline heap: heap holds slot indices, each slot its position in
-// heap, and the nearest deadline is at heap[0].
-
-func (p *poller) push(i int32) {
-	p.slots[i].pos = int32(len(p.heap))
-	p.heap = append(p.heap, i)
-	p.up(len(p.heap) - 1)
-}
-
-// remove removes the entry at heap position k.
-func (p *poller) remove(k int32) {
-	last := len(p.heap) - 1
-	p.swap(int(k), last)
-	p.slots[p.heap[last]].pos = -1
-	p.heap = p.heap[:last]
-	if int(k) < last && !p.down(int(k)) {
-		p.up(int(k))
-	}
-}
-
-func (p *poller) less(a, b int) bool {
-	return p.slots[p.heap[a]].deadline < p.slots[p.heap[b]].deadline
-}
-
-func (p *poller) swap(a, b int) {
-	h := p.heap
-	h[a], h[b] = h[b], h[a]
-	p.slots[h[a]].pos, p.slots[h[b]].pos = int32(a), int32(b)
-}
-
-func (p *poller) up(k int) {
-	for k > 0 {
-		parent := (k - 1) / 2
-		if !p.less(k, parent) {
-			return
-		}
-		p.swap(k, parent)
-		k = parent
-	}
-}
-
-// down moves the entry at k towards the leaves and reports whether it
-// moved.
-func (p *poller) down(k int) bool {
-	start := k
-	for {
-		child := 2*k + 1
-		if child >= len(p.heap) {
-			break
-		}
-		if r := child + 1; r < len(p.heap) && p.less(r, child) {
-			child = r
-		}
-		if !p.less(child, k) {
-			break
-		}
-		p.swap(k, child)
-		k = child
-	}
-	return k > start
 }

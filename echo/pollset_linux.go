@@ -26,7 +26,12 @@ type pollset struct {
 	max    int // events that waitSys may take
 	n      int // events that waitSys got
 	err    error
-	waitFn func(fd uintptr) bool // bound once: a method value would be allocated per wait
+
+	// The last wait drained the set, so the next need not look before
+	// it waits: the netpoller watches the set edge-triggered, and an
+	// event that arrives after the drain is a new edge.
+	drained, skip bool
+	waitFn        func(fd uintptr) bool // bound once: a method value would be allocated per wait
 }
 
 // maxEvents bounds the events one wait takes.
@@ -97,7 +102,9 @@ func (ps *pollset) hurry(d time.Duration) { ps.setDeadline(d) }
 // returns 0 and nil at the deadline, and an error after stop.
 func (ps *pollset) wait(toks []uintptr) (int, error) {
 	ps.n, ps.err, ps.max = 0, nil, min(len(toks), len(ps.events))
+	ps.skip = ps.drained
 	err := ps.rc.Read(ps.waitFn)
+	ps.drained = err == nil && ps.err == nil && ps.n < ps.max
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, nil
 	}
@@ -115,6 +122,10 @@ func (ps *pollset) wait(toks []uintptr) (int, error) {
 // waitSys takes the ready events without blocking; when there are none
 // it returns false, and RawConn.Read waits for the set to be readable.
 func (ps *pollset) waitSys(fd uintptr) bool {
+	if ps.skip {
+		ps.skip = false
+		return false
+	}
 	for {
 		n, err := unix.EpollWait(int(fd), ps.events[:ps.max], 0)
 		switch {
@@ -133,6 +144,6 @@ func (ps *pollset) waitSys(fd uintptr) bool {
 // stop makes the wait in progress and every later one return an error.
 func (ps *pollset) stop() { ps.f.Close() }
 
-// close frees what the set holds once the loop has stopped waiting; on
-// Linux stop has done it.
-func (ps *pollset) close() {}
+// close frees what the set holds once the loop has stopped waiting,
+// unless stop has.
+func (ps *pollset) close() { ps.f.Close() }

@@ -143,10 +143,11 @@ func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 // A connection that Accept returns as a *net.TCPConn or *net.UnixConn (as
 // the listeners of Listen, net.Listen and package sockopt and dualstack
 // without [dualstack.ListenConfig.Unmap] do) is read and written through
-// its raw socket on Unix, which holds no buffer while it waits for input
-// and sets the write deadline only when a write must wait. Any other
-// net.Conn (a TLS connection, a wrapper) is served through its own Read
-// and Write, holding its read buffer while it waits.
+// its raw socket on Unix, which holds no buffer while it waits for input,
+// sets the write deadline only when a write must wait, and parks after
+// ParkAfter on Linux, macOS and the BSDs. Any other net.Conn (a TLS
+// connection, a wrapper) is served through its own Read and Write,
+// holding its goroutine and read buffer while it waits.
 func (s *Server) Serve(l net.Listener) error {
 	return s.run(l, l.Addr(), false, func(*socket) error { return s.acceptLoop(l) })
 }
@@ -375,10 +376,7 @@ func (s *Server) park(c *conn, rc syscall.RawConn, deadline time.Duration) bool 
 	if p != nil {
 		parked, err = p.park(c, rc, deadline)
 	}
-	if parked {
-		s.stats.parks.Add(1)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) { // closed meanwhile: its read will say so
 		c.noPark = true
 		if n, ok := s.parkLog.allow(); ok {
 			s.logger().Warn("echo: cannot park idle connections; they keep their goroutines",
@@ -388,15 +386,15 @@ func (s *Server) park(c *conn, rc syscall.RawConn, deadline time.Duration) bool 
 	return parked
 }
 
-// pollerFor returns the server's poller, starting one if there is none;
-// nil once the server is shutting down.
+// pollerFor returns the server's poller, starting one if there is none
+// (or the one there failed); nil once the server is shutting down.
 func (s *Server) pollerFor() (*poller, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shuttingDown() {
 		return nil, nil
 	}
-	if s.poller == nil {
+	if s.poller == nil || s.poller.failed() {
 		p, err := newPoller(s)
 		if err != nil {
 			return nil, err
