@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -149,6 +150,44 @@ func BenchmarkFramedPingPong(b *testing.B) {
 		b.Run("server=baseline/"+cc.name, func(b *testing.B) {
 			benchPingPong(b, startBaseline(b, baselineFramed), cc.conns, true)
 		})
+	}
+}
+
+// BenchmarkPingPongParked prices parking: the client pauses 2 ms (twice
+// ParkAfter) before each 64-byte request, so that with ParkAfter set
+// every round trip begins with the poller waking the connection, against
+// the same server and pacing never parking. One connection, raw and
+// framed. ns/op is the pause plus the round trip; run it under
+// strace -c -f to count the system calls a park and a wake add.
+func BenchmarkPingPongParked(b *testing.B) {
+	const pause = 2 * time.Millisecond
+	for _, framed := range []bool{false, true} {
+		for _, p := range []struct {
+			name string
+			park time.Duration
+		}{{"parks", pause / 2}, {"never", -1}} {
+			b.Run(fmt.Sprintf("framed=%v/server=echo-%s", framed, p.name), func(b *testing.B) {
+				if p.park > 0 && !echo.ParkSupported {
+					b.Skip("skipping: connections do not park on this platform")
+				}
+				s := &echo.Server{Framed: framed, ParkAfter: p.park}
+				srv := startEcho(b, s)
+				defer srv.stop()
+				pc := dialPing(b, srv, 1, framed)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					<-time.After(pause) // pacing, not synchronisation
+					if err := pc.run(1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if st := s.Stats(); p.park > 0 && st.Parks < uint64(b.N) {
+					b.Errorf("%d parks in %d round trips", st.Parks, b.N)
+				}
+			})
+		}
 	}
 }
 

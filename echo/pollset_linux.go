@@ -26,12 +26,7 @@ type pollset struct {
 	max    int // events that waitSys may take
 	n      int // events that waitSys got
 	err    error
-
-	// The last wait drained the set, so the next need not look before
-	// it waits: the netpoller watches the set edge-triggered, and an
-	// event that arrives after the drain is a new edge.
-	drained, skip bool
-	waitFn        func(fd uintptr) bool // bound once: a method value would be allocated per wait
+	waitFn func(fd uintptr) bool // bound once: a method value would be allocated per wait
 }
 
 // maxEvents bounds the events one wait takes.
@@ -102,9 +97,7 @@ func (ps *pollset) hurry(d time.Duration) { ps.setDeadline(d) }
 // returns 0 and nil at the deadline, and an error after stop.
 func (ps *pollset) wait(toks []uintptr) (int, error) {
 	ps.n, ps.err, ps.max = 0, nil, min(len(toks), len(ps.events))
-	ps.skip = ps.drained
 	err := ps.rc.Read(ps.waitFn)
-	ps.drained = err == nil && ps.err == nil && ps.n < ps.max
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, nil
 	}
@@ -121,11 +114,9 @@ func (ps *pollset) wait(toks []uintptr) (int, error) {
 
 // waitSys takes the ready events without blocking; when there are none
 // it returns false, and RawConn.Read waits for the set to be readable.
+// (It must look first: RawConn.Read forgets any readiness the netpoller
+// reported before it was called.)
 func (ps *pollset) waitSys(fd uintptr) bool {
-	if ps.skip {
-		ps.skip = false
-		return false
-	}
 	for {
 		n, err := unix.EpollWait(int(fd), ps.events[:ps.max], 0)
 		switch {

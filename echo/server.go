@@ -82,7 +82,8 @@ type Server struct {
 	// keeps every limit: IdleTimeout cuts it on time, Shutdown and Close
 	// close it at once (it has nothing in flight), and it counts in
 	// MaxConns and Stats. Zero means [DefaultParkAfter]; negative means
-	// connections never park. Elsewhere connections never park.
+	// connections never park; below a millisecond means a millisecond.
+	// Elsewhere connections never park.
 	//
 	// A connection whose input keeps arriving within ParkAfter never
 	// parks and pays nothing for it; one that parks pays a registration
@@ -363,8 +364,21 @@ func (s *Server) untrackConn(c *conn) {
 	s.leaveLocked()
 }
 
-// parkAfter returns ParkAfter with its default applied.
-func (s *Server) parkAfter() time.Duration { return orDefault(s.ParkAfter, DefaultParkAfter) }
+// parkAfter returns ParkAfter with its default and floor applied.
+func (s *Server) parkAfter() time.Duration {
+	d := orDefault(s.ParkAfter, DefaultParkAfter)
+	if d > 0 && d < minParkAfter {
+		return minParkAfter
+	}
+	return d
+}
+
+// minParkAfter is the shortest ParkAfter. The deadline that parks a
+// connection is set before each wait for input, and a deadline that has
+// passed when the read is tried fails it untried: a shorter one could
+// park a connection again and again without reading the input that woke
+// it.
+const minParkAfter = time.Millisecond
 
 // park hands c, which has waited ParkAfter for input and released its
 // run, to the poller, starting one if there is none. It reports false if
