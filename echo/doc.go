@@ -104,7 +104,8 @@
 // [net/netip.AddrPort], an IPv4 client as a.b.c.d:port on every path and
 // platform, though a dual-stack socket reports it as ::ffff:a.b.c.d.
 // [Server.Stats] and [PacketServer.Stats] return
-// connection, byte, message, drop, timeout and panic counts. A Server's
+// connection (parked ones too), park, byte, message, drop, timeout and
+// panic counts. A Server's
 // connections count their own traffic, so no request writes memory that
 // other connections write; Stats sums them under the server's lock.
 package echo

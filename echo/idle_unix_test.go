@@ -120,9 +120,10 @@ type idleBound struct {
 // then held to 1 KiB, which a connection keeping its goroutine (a 2 KiB
 // stack at least) would exceed. Its resident set also counts the
 // runtime's poll descriptor (512 bytes outside the heap) and what the
-// allocator holds beyond the live heap: on linux/amd64 it is held to 1.6
-// KiB, about 15% over the figures measured there (BENCHMARKS.md), so that
-// a change adding a few hundred bytes to every idle connection fails.
+// allocator holds beyond the live heap, which varies from run to run:
+// on linux/amd64 it is held to 1,800 bytes, about 15% over the largest of
+// the figures measured there (1,350 to 1,600; BENCHMARKS.md), which a
+// connection keeping its goroutine (3.9 KiB) exceeds.
 // Where connections cannot park, each keeps its goroutine, and the bound
 // is what a buffer held while idle (64 KiB) would exceed.
 func idleBounds() idleBound {
@@ -133,7 +134,7 @@ func idleBounds() idleBound {
 		// The race detector's shadow memory is in the resident set.
 		return idleBound{heapStack: 1 << 10, why: "a connection holding a goroutine would exceed it"}
 	}
-	return idleBound{rss: 1600, heapStack: 1 << 10, why: "a parked connection on linux/amd64, with a margin"}
+	return idleBound{rss: 1800, heapStack: 1 << 10, why: "a parked connection on linux/amd64, with a margin"}
 }
 
 // child is a test process that TestIdleConnMemory runs, talking to it
