@@ -37,15 +37,15 @@ type sysConn struct {
 	parkNow bool
 
 	// The write in progress (see write and writeBuffers).
-	wp    []byte       // still to write
-	wv    *net.Buffers // still to write, gathered
-	wn    int          // written
-	werr  error
-	armed bool // the write deadline is set
+	wp     []byte // still to write
+	gather gather // still to write, gathered, where writev is ours
+	wn     int    // written
+	werr   error
+	armed  bool // the write deadline is set
 
 	// Bound once per run: a method value passed to RawConn.Read would
 	// otherwise be allocated on every call.
-	readFn, peekFn, writeFn, writevFn func(fd uintptr) bool
+	readFn, peekFn, writeFn func(fd uintptr) bool
 }
 
 func (s *sysConn) bind(r *run) {

@@ -19,7 +19,13 @@ var (
 // buffers than that with EINVAL, so longer lists go out in several calls.
 const maxIovecs = 1024
 
-func (s *sysConn) bindWritev() { s.writevFn = s.writevSys }
+// gather is a gathered write in progress.
+type gather struct {
+	v  *net.Buffers          // still to write
+	fn func(fd uintptr) bool // writevSys, bound once
+}
+
+func (s *sysConn) bindWritev() { s.gather.fn = s.writevSys }
 
 // writeBuffers writes all of v, or fails, with writev(2) through the
 // RawConn, under WriteTimeout as write is: the deadline is set only if a
@@ -28,20 +34,21 @@ func (s *sysConn) writeBuffers(v *net.Buffers) (int64, error) {
 	if s.rc == nil {
 		return s.r.plainWriteBuffers(v)
 	}
-	s.wv, s.wn = v, 0
-	err := s.rawWrite(s.writevFn)
-	s.wv = nil
+	s.gather.v, s.wn = v, 0
+	err := s.rawWrite(s.gather.fn)
+	s.gather.v = nil
 	return int64(s.wn), err
 }
 
 func (s *sysConn) writevSys(fd uintptr) bool {
-	for len(*s.wv) > 0 {
-		iovs := *s.wv
+	v := s.gather.v
+	for len(*v) > 0 {
+		iovs := *v
 		n, err := sysWritev(int(fd), iovs[:min(len(iovs), maxIovecs)])
 		if n > 0 {
 			s.wn += n
 		}
-		consume(s.wv, max(n, 0)) // drops empty buffers too, so the loop ends
+		consume(v, max(n, 0)) // drops empty buffers too, so the loop ends
 		if err != nil && err != unix.EINTR {
 			return s.writeFailed("writev", err)
 		}

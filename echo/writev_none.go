@@ -18,6 +18,9 @@ var sysWrite = unix.Write
 // package's own writev, net.Buffers.WriteTo.
 func (s *sysConn) bindWritev() {}
 
+// gather holds nothing here: net.Buffers.WriteTo keeps its own state.
+type gather struct{}
+
 // writeBuffers writes all of v through net.Buffers.WriteTo, one writev(2)
 // on the net package's conns, under a write deadline of WriteTimeout from
 // now that it clears when the write is done, so that, as on the RawConn
