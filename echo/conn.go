@@ -82,31 +82,31 @@ func monoNow() time.Duration { return time.Since(clockBase) }
 // sooner than that is talking, and holds its goroutine for ParkAfter.
 func (c *conn) serve(quiet bool) {
 	s := c.srv
-	r := s.getRun(c, quiet)
+	r := getRun(c, quiet)
 	defer func() {
 		if v := recover(); v != nil {
 			s.stats.panics.Add(1)
 			s.logger().Error("echo: transform panicked; closing connection",
 				"remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
 			c.nc.Close()
-			s.putRun(r)
+			r.put()
 			s.untrackConn(c)
 		}
 	}()
 	for {
 		err := r.serve()
 		if err != errPark {
-			s.putRun(r)
+			r.put()
 			c.finish(err)
 			s.untrackConn(c)
 			return
 		}
 		rc, deadline := rawConn(c.nc), r.idleDeadline()
-		s.putRun(r)
+		r.put()
 		if s.park(c, rc, deadline) {
 			return // the poller's now: c must not be touched
 		}
-		r = s.getRun(c, false)
+		r = getRun(c, false)
 	}
 }
 

@@ -42,12 +42,13 @@ type run struct {
 	got       bool // Read has read bytes in this readMessage
 }
 
-// getRun gives c a run from the server's pool, or a new one. With
+// getRun gives c a run from its server's pool, or a new one. With
 // parkNow, c parks again as soon as it finds no input waiting.
-func (s *Server) getRun(c *conn, parkNow bool) *run {
+func getRun(c *conn, parkNow bool) *run {
+	s := c.srv
 	r, _ := s.runs.Get().(*run)
 	if r == nil {
-		r = s.newRun()
+		r = newRun(s)
 	}
 	r.c = c
 	r.readArmed, r.writeArmed = 0, 0
@@ -60,7 +61,7 @@ func (s *Server) getRun(c *conn, parkNow bool) *run {
 	return r
 }
 
-func (s *Server) newRun() *run {
+func newRun(s *Server) *run {
 	r := &run{
 		idle:    orDefault(s.IdleTimeout, DefaultIdleTimeout),
 		writeTO: orDefault(s.WriteTimeout, DefaultWriteTimeout),
@@ -77,9 +78,10 @@ func (s *Server) newRun() *run {
 	return r
 }
 
-// putRun gives r back to the pool with its buffers, and clears what it
-// held of its last connection.
-func (s *Server) putRun(r *run) {
+// put gives r back to its server's pool with its buffers, and clears
+// what it held of its last connection.
+func (r *run) put() {
+	s := r.c.srv
 	r.sys.detach()
 	if r.fr != nil {
 		// Reset, not Release: after an error a frame may be half read

@@ -10,6 +10,9 @@ type Stats struct {
 	// ParkedConns is how many of them are parked (see
 	// [Server.ParkAfter]): waiting for input without a goroutine.
 	ParkedConns int64
+	// Parks counts the times connections parked; each was woken, cut or
+	// closed afterwards.
+	Parks uint64
 	// TotalConns counts connections accepted and served.
 	TotalConns uint64
 	// RejectedConns counts connections closed at once because MaxConns
@@ -31,31 +34,28 @@ type Stats struct {
 	Panics uint64
 	// Timeouts counts connections closed by IdleTimeout or WriteTimeout.
 	Timeouts uint64
-	// Parks counts the times connections parked (see
-	// [Server.ParkAfter]); each was woken, cut or closed afterwards.
-	Parks uint64
 }
 
 // counters are a server's live statistics other than traffic, updated
 // atomically and read by Stats.
 type counters struct {
 	active              atomic.Int64
+	parks               atomic.Uint64
 	total, rejected     atomic.Uint64
 	dropped, acceptErrs atomic.Uint64
 	panics, timeouts    atomic.Uint64
-	parks               atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
 		ActiveConns:   c.active.Load(),
+		Parks:         c.parks.Load(),
 		TotalConns:    c.total.Load(),
 		RejectedConns: c.rejected.Load(),
 		Dropped:       c.dropped.Load(),
 		AcceptErrors:  c.acceptErrs.Load(),
 		Panics:        c.panics.Load(),
 		Timeouts:      c.timeouts.Load(),
-		Parks:         c.parks.Load(),
 	}
 }
 
