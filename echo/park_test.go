@@ -246,9 +246,11 @@ func waitParkedFor(s *echo.Server, c net.Conn) bool {
 // half-closes. It returns how many replies it checked.
 func stream(c net.Conn, framed bool, id int, stop <-chan struct{}) (int, error) {
 	sizes := make(chan int, 8) // sent and not yet checked: at most 8 in flight
+	readerDone := make(chan struct{})
 	checked := 0
 	var reader group
 	reader.Go(func() error {
+		defer close(readerDone)
 		off := 0
 		for n := range sizes {
 			want := upperPattern[off : off+n]
@@ -271,30 +273,38 @@ func stream(c net.Conn, framed bool, id int, stop <-chan struct{}) (int, error) 
 		}
 		return nil
 	})
-	var err error
-	for i, off := 0, 0; ; i++ {
-		select {
-		case <-stop:
-			close(sizes)
-			if err := reader.Wait(); err != nil {
-				return checked, err
-			}
-			return checked, c.(*net.TCPConn).CloseWrite()
-		default:
+	// end stops the reader and returns what it checked, and the first
+	// error.
+	end := func(err error) (int, error) {
+		close(sizes)
+		rerr := reader.Wait()
+		if err == nil && rerr == nil {
+			err = c.(*net.TCPConn).CloseWrite()
 		}
+		return checked, errors.Join(rerr, err)
+	}
+	for i, off := 0, 0; ; i++ {
 		n := 1 + (i*7919+id*104729)%(16<<10)
+		var err error
 		if framed {
 			err = writeFrame(c, pattern[off:off+n])
 		} else {
 			_, err = c.Write(pattern[off : off+n])
 		}
 		if err != nil {
-			close(sizes)
-			werr := reader.Wait()
-			return checked, errors.Join(err, werr)
+			return end(err)
 		}
-		sizes <- n
+		select {
+		case sizes <- n:
+		case <-readerDone: // failed: end says why
+			return end(nil)
+		}
 		off = (off + n) % (len(pattern) - 64<<10)
+		select {
+		case <-stop:
+			return end(nil)
+		default:
+		}
 	}
 }
 
