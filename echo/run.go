@@ -22,12 +22,15 @@ var errPark = errors.New("echo: park")
 type run struct {
 	c *conn
 
-	// Read deadlines are moved at most every period/8, period being the
-	// shorter of IdleTimeout and, where the connection may park,
-	// ParkAfter; <= 0: none (see Server.IdleTimeout).
-	period, idle time.Duration
-	parks        bool // period is ParkAfter: a read deadline means park
-	writeTO      time.Duration
+	// Read deadlines are period away, period being the shorter of
+	// IdleTimeout and, where the connection may park, ParkAfter (<= 0:
+	// none), and are moved at most every lag: the shorter of an eighth of
+	// IdleTimeout (see Server.IdleTimeout) and, where the connection
+	// parks, half of ParkAfter, not an eighth: when exactly it parks
+	// matters less than the timer updates a busy connection saves.
+	period, lag, idle time.Duration
+	parks             bool // period is ParkAfter: a read deadline means park
+	writeTO           time.Duration
 
 	// Lazy deadlines: when each was last moved, as monoNow readings,
 	// zero for never.
@@ -53,9 +56,12 @@ func getRun(c *conn, parkNow bool) *run {
 	r.c = c
 	r.readArmed, r.writeArmed = 0, 0
 	r.sys.attach(c)
-	r.period, r.parks = r.idle, false
+	r.period, r.lag, r.parks = r.idle, r.idle/8, false
 	if park := s.parkAfter(); park > 0 && c.mayPark() && (r.idle <= 0 || park < r.idle) {
-		r.period, r.parks = park, true
+		r.period, r.lag, r.parks = park, park/2, true
+		if r.idle > 0 {
+			r.lag = min(r.lag, r.idle/8)
+		}
 		r.sys.parkNow = parkNow
 	}
 	return r
@@ -111,7 +117,7 @@ func (r *run) idleDeadline() time.Duration {
 }
 
 // armRead moves the read deadline to period from now, unless it was moved
-// less than period/8 ago: SetReadDeadline takes a lock and resets a runtime
+// less than lag ago: SetReadDeadline takes a lock and resets a runtime
 // timer, which would otherwise cost every read. Once the connection is
 // quitting it returns errQuit and leaves in place the past deadline quit
 // set, which later reads of buffered input then meet.
@@ -122,7 +128,7 @@ func (r *run) armRead() error {
 	}
 	if r.period > 0 {
 		now := monoNow()
-		if r.readArmed == 0 || now-r.readArmed >= r.period/8 {
+		if r.readArmed == 0 || now-r.readArmed >= r.lag {
 			r.readArmed = now
 			if err := c.nc.SetReadDeadline(clockBase.Add(now + r.period)); err != nil {
 				return err

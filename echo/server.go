@@ -74,7 +74,9 @@ type Server struct {
 
 	// ParkAfter is how long a connection waits for input holding a
 	// goroutine. On Linux, macOS and the BSDs, a connection read through
-	// its raw socket (see Serve) that has waited this long parks: its
+	// its raw socket (see Serve) that has waited this long (between half
+	// of ParkAfter and ParkAfter after its last input, as the deadline
+	// that parks it is moved at most every ParkAfter/2) parks: its
 	// goroutine, stack and buffers go, and a poller owned by the server
 	// watches the socket with a one-shot registration (epoll, kqueue),
 	// starting a goroutine that serves the same net.Conn again when
