@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -149,6 +150,45 @@ func BenchmarkFramedPingPong(b *testing.B) {
 	}
 }
 
+// BenchmarkPingPongParked prices parking: the client pauses 2 ms (twice
+// ParkAfter) before each 64-byte request, so that with ParkAfter set
+// every round trip begins with the poller waking the connection, against
+// the same server and pacing never parking. One connection, raw and
+// framed. Only the round trips are timed (ns/op), not the pauses; run it
+// under strace -c -f to count the system calls a park and a wake add.
+func BenchmarkPingPongParked(b *testing.B) {
+	const pause = 2 * time.Millisecond
+	for _, framed := range []bool{false, true} {
+		for _, p := range []struct {
+			name string
+			park time.Duration
+		}{{"parks", pause / 2}, {"never", -1}} {
+			b.Run(fmt.Sprintf("framed=%v/server=echo-%s", framed, p.name), func(b *testing.B) {
+				if p.park > 0 && !echo.ParkSupported {
+					b.Skip("skipping: connections do not park on this platform")
+				}
+				s := &echo.Server{Framed: framed, ParkAfter: p.park}
+				srv := startEcho(b, s)
+				defer srv.stop()
+				pc := dialPing(b, srv, 1, framed)
+				b.ResetTimer()
+				for range b.N {
+					b.StopTimer()
+					<-time.After(pause) // pacing, not synchronisation
+					b.StartTimer()
+					if err := pc.run(1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if st := s.Stats(); p.park > 0 && st.Parks < uint64(b.N) {
+					b.Errorf("%d parks in %d round trips", st.Parks, b.N)
+				}
+			})
+		}
+	}
+}
+
 func benchPingPong(b *testing.B, srv benchServer, nconns int, framed bool) {
 	defer srv.stop()
 	pc := dialPing(b, srv, nconns, framed)
@@ -240,10 +280,14 @@ func BenchmarkPingPongInterleaved(b *testing.B) {
 				if mode.framed {
 					handle = baselineFramed
 				}
-				es, bs := startEcho(b, &echo.Server{Framed: mode.framed}), startBaseline(b, handle)
+				s := &echo.Server{Framed: mode.framed}
+				es, bs := startEcho(b, s), startBaseline(b, handle)
 				defer es.stop()
 				defer bs.stop()
 				benchInterleaved(b, dialPing(b, es, cc.conns, mode.framed), dialPing(b, bs, cc.conns, mode.framed))
+				// Connections park while the baseline's bursts leave
+				// them waiting longer than ParkAfter.
+				b.ReportMetric(float64(s.Stats().Parks)/float64(b.N), "parks/op")
 			})
 		}
 	}

@@ -23,41 +23,31 @@ const lingerTimeout = 2 * time.Second
 // errQuit is the reason a handler stops when its connection is shut down.
 var errQuit = errors.New("echo: shutting down")
 
-// conn is one served TCP connection; one goroutine runs serve.
+// conn is one served TCP connection. While it is served, one goroutine
+// runs serve with a run holding its buffers and state; a connection that
+// waits ParkAfter for input parks: the goroutine hands it to the server's
+// poller and ends, and what stays is this struct, kept small.
 type conn struct {
-	srv       *Server
-	nc        net.Conn
-	transform Transform
-	idle      time.Duration // <= 0: none
-	writeTO   time.Duration // <= 0: none
-	quitting  atomic.Bool   // set by Shutdown before it wakes the reader
-
-	// Lazy deadlines: when each was last moved, as monoNow readings, zero
-	// for never (see Server.IdleTimeout).
-	readArmed, writeArmed time.Duration
-
-	sys     sysConn // platform read and write paths (sysconn_*.go)
-	traffic traffic
-
-	// Framed mode only.
-	fw        *frame.Writer
-	unflushed bool
+	srv      *Server
+	nc       net.Conn
+	quitting atomic.Bool // set by Shutdown before it wakes the reader
+	raw      bool        // nc is the net package's own TCP or Unix conn: served through its RawConn
+	noPark   bool        // parking failed once: the connection keeps its goroutine
+	armed    bool        // registered in the poller's pollset; guarded by the poller's mu
+	traffic  traffic
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, transform: s.Transform}
-	c.idle = orDefault(s.IdleTimeout, DefaultIdleTimeout)
-	c.writeTO = orDefault(s.WriteTimeout, DefaultWriteTimeout)
-	c.sys.init(c)
+	c := &conn{srv: s, nc: nc}
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		c.raw = true
+	}
 	return c
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
+// mayPark reports whether c may park when it waits long enough.
+func (c *conn) mayPark() bool { return parkSupported && c.raw && !c.noPark }
 
 // quit asks the handler to stop reading: it sets the flag first and then
 // wakes any blocked read with a past deadline. The handler checks the flag
@@ -76,189 +66,70 @@ var clockBase = time.Now()
 // reading that time.Now also makes, which costs more (BENCHMARKS.md).
 func monoNow() time.Duration { return time.Since(clockBase) }
 
-// armRead moves the read deadline to IdleTimeout from now, unless it was
-// moved less than IdleTimeout/8 ago: SetReadDeadline takes a lock and
-// resets a runtime timer, which would otherwise cost every read. Once the
-// connection is quitting it returns errQuit and leaves in place the past
-// deadline quit set, which later reads of buffered input then meet.
-func (c *conn) armRead() error {
-	if c.quitting.Load() {
-		return errQuit
-	}
-	if c.idle > 0 {
-		now := monoNow()
-		if c.readArmed == 0 || now-c.readArmed >= c.idle/8 {
-			c.readArmed = now
-			if err := c.nc.SetReadDeadline(clockBase.Add(now + c.idle)); err != nil {
-				return err
-			}
-			// quit may have run between the check above and this
-			// deadline, which then replaced its past one: restore it.
-			if c.quitting.Load() {
-				c.nc.SetReadDeadline(aLongTimeAgo)
-				return errQuit
-			}
-		}
-	}
-	return nil
-}
-
-// armWrite is armRead for WriteTimeout, for the platforms whose writes go
-// through net.Conn.Write (plainWrite).
-func (c *conn) armWrite() error {
-	if c.writeTO > 0 {
-		now := monoNow()
-		if c.writeArmed == 0 || now-c.writeArmed >= c.writeTO/8 {
-			c.writeArmed = now
-			return c.nc.SetWriteDeadline(clockBase.Add(now + c.writeTO))
-		}
-	}
-	return nil
-}
-
-// Write writes p to the connection under WriteTimeout and counts it. It is
-// also the frame.Writer's destination.
-func (c *conn) Write(p []byte) (int, error) {
-	n, err := c.sys.write(c, p)
-	c.traffic.bytesOut.Add(uint64(n))
-	if err != nil {
-		err = &writeError{err}
-	}
-	return n, err
-}
-
-// Read is the frame.Reader's source. Before it may block, it flushes the
-// replies the frame.Writer holds: the client may be waiting for them before
-// it sends more, and this is the one place the server can block on input.
-func (c *conn) Read(p []byte) (int, error) {
-	if c.unflushed {
-		if err := c.flush(); err != nil {
-			return 0, err
-		}
-	}
-	n, err := c.nc.Read(p)
-	c.traffic.bytesIn.Add(uint64(n))
-	return n, err
-}
-
-func (c *conn) flush() error {
-	c.unflushed = false
-	return c.fw.Flush()
-}
-
-// writeError marks an error of a write to the client, so that a write
-// deadline is told apart from the read deadline that IdleTimeout sets.
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return "write: " + e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
-
-// serve runs the connection until the client leaves, a limit cuts it, a
-// transform panics or the server shuts down, and then closes it.
-func (c *conn) serve() {
-	defer c.srv.untrackConn(c)
+// serve is the body of a connection's goroutine: the one started when
+// the connection is accepted, and one started each time the poller wakes
+// it. It serves the connection until the client leaves, a limit cuts it, a
+// transform panics or the server shuts down, and then closes it; or, when
+// the connection has waited ParkAfter for input, hands it to the poller
+// and returns.
+//
+// quiet says that the poller woke the connection after it had been
+// parked for ParkAfter or longer: it has been idle, and its input is
+// likely one message (a push, a keepalive). It then parks again as soon
+// as no more input is waiting, instead of holding a goroutine for
+// another ParkAfter; so a burst of input across many idle connections
+// does not bring a goroutine back for each at once. A connection woken
+// sooner than that is talking, and holds its goroutine for ParkAfter.
+func (c *conn) serve(quiet bool) {
+	s := c.srv
+	r := getRun(c, quiet)
 	defer func() {
 		if v := recover(); v != nil {
-			c.srv.stats.panics.Add(1)
-			c.srv.logger().Error("echo: transform panicked; closing connection",
+			s.stats.panics.Add(1)
+			s.logger().Error("echo: transform panicked; closing connection",
 				"remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
 			c.nc.Close()
+			r.put()
+			s.untrackConn(c)
 		}
 	}()
-	var err error
-	if c.srv.Framed {
-		err = c.serveFramed()
-	} else {
-		err = c.serveRaw()
-	}
-	c.finish(err)
-}
-
-// serveRaw echoes a byte stream chunk by chunk. Each chunk's reply is
-// written in full before the next read, so a client that does not read
-// stops the server reading from it (TCP flow control) instead of growing a
-// queue, and every byte read has been echoed whenever a read begins.
-func (c *conn) serveRaw() error {
-	defer c.sys.release()
 	for {
-		if err := c.armRead(); err != nil {
-			return err
+		err := r.serve()
+		if err != errPark {
+			r.put()
+			c.finish(err)
+			s.untrackConn(c)
+			return
 		}
-		p, err := c.sys.read()
-		if len(p) > 0 {
-			c.traffic.bytesIn.Add(uint64(len(p)))
-			if c.transform != nil {
-				p = c.transform(p)
-			}
-			if _, werr := c.Write(p); werr != nil {
-				return werr
-			}
+		rc, deadline := rawConn(c.nc), r.idleDeadline()
+		r.put()
+		if s.park(c, rc, deadline) {
+			return // the poller's now: c must not be touched
 		}
-		if err != nil {
-			return err
-		}
+		r = getRun(c, false)
 	}
 }
 
-// serveFramed echoes message by message. Replies are buffered in the
-// frame.Writer and flushed when the server is about to block on input (see
-// conn.Read), so many small pipelined messages leave in one write. While a
-// connection waits for its next message it holds neither reader nor writer
-// buffer: both are released and the wait is for readability only.
-func (c *conn) serveFramed() error {
-	opts := c.srv.FrameOptions
-	if c.srv.MaxMessageSize != 0 {
-		opts = append(opts[:len(opts):len(opts)], frame.WithMaxSize(c.srv.MaxMessageSize))
-	}
-	fr := frame.NewReader(c, opts...)
-	c.fw = frame.NewWriter(c, opts...)
-	defer fr.Release()
-	defer c.fw.Release()
-	for {
-		// On shutdown, complete messages already in the reader's buffer
-		// have been read from the socket, so they are still answered;
-		// the past read deadline then stops the loop at the first
-		// message that needs the socket.
-		if err := c.armRead(); err != nil && (err != errQuit || fr.Buffered() == 0) {
-			return c.flushThen(err)
-		}
-		if fr.Buffered() == 0 {
-			if c.unflushed {
-				if err := c.flush(); err != nil {
-					return err
-				}
-			}
-			fr.Release()
-			c.fw.Release()
-			if err := c.sys.waitReadable(); err != nil {
-				return err
-			}
-		}
-		msg, err := fr.ReadMessage()
-		if err != nil {
-			return c.flushThen(err)
-		}
-		c.traffic.msgsIn.Add(1)
-		if c.transform != nil {
-			msg = c.transform(msg)
-		}
-		if err := c.fw.WriteMessage(msg); err != nil {
-			return err
-		}
-		c.unflushed = true
-		c.traffic.msgsOut.Add(1)
-	}
+// expire ends a parked connection that IdleTimeout cut, in a goroutine the
+// poller starts.
+func (c *conn) expire() {
+	c.finish(os.ErrDeadlineExceeded)
+	c.srv.untrackConn(c)
 }
 
-// flushThen sends the replies still buffered before a read error ends the
-// connection: they answer messages the server has read.
-func (c *conn) flushThen(err error) error {
-	if c.unflushed {
-		if ferr := c.flush(); ferr != nil {
-			return errors.Join(err, ferr)
-		}
+// rawConn returns nc's RawConn, or nil. It allocates a small value on
+// every call: a connection asks when a goroutine takes it up or parks it,
+// not per request.
+func rawConn(nc net.Conn) syscall.RawConn {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
 	}
-	return err
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // finish logs why the connection ended and closes it; on shutdown it first
@@ -279,10 +150,10 @@ func (c *conn) finish(err error) {
 		s.stats.timeouts.Add(1)
 		if errors.As(err, &we) {
 			s.logger().Warn("echo: write timeout; client is not reading; closing connection",
-				"remote", c.remote(), "write_timeout", c.writeTO)
+				"remote", c.remote(), "write_timeout", orDefault(s.WriteTimeout, DefaultWriteTimeout))
 		} else {
 			s.logger().Info("echo: idle timeout; closing connection",
-				"remote", c.remote(), "idle_timeout", c.idle)
+				"remote", c.remote(), "idle_timeout", orDefault(s.IdleTimeout, DefaultIdleTimeout))
 		}
 	case errors.Is(err, frame.ErrTooLarge), errors.Is(err, frame.ErrInvalidHeader):
 		s.logger().Warn("echo: protocol error; closing connection",
@@ -325,11 +196,3 @@ func (c *conn) linger() {
 
 // maxLingerDiscard caps what linger reads and discards.
 const maxLingerDiscard = 256 << 20
-
-// plainWrite writes through net.Conn.Write, with the lazy write deadline.
-func (c *conn) plainWrite(p []byte) (int, error) {
-	if err := c.armWrite(); err != nil {
-		return 0, err
-	}
-	return c.nc.Write(p)
-}

@@ -17,6 +17,8 @@ const (
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultWriteTimeout is the [Server.WriteTimeout] used when it is zero.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultParkAfter is the [Server.ParkAfter] used when it is zero.
+	DefaultParkAfter = 10 * time.Millisecond
 	// DefaultMaxDatagramSize is the [PacketServer.MaxDatagramSize] used when
 	// it is not positive: more than any UDP payload can be (65,507 bytes
 	// over IPv4, 65,527 over IPv6 without jumbograms), so by default no

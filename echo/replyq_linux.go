@@ -26,7 +26,7 @@ const queueLen = 256
 // shorter, so a run of equal replies is what coalesces.
 type replyQueue struct {
 	conn *mmsgConn
-	runs []run        // the messages queued, in order
+	runs []replyRun   // the messages queued, in order
 	iov  []unix.Iovec // the replies queued, in order
 	out  []mmsghdr    // one per run, made by flush
 	ctrl []byte       // a UDP_SEGMENT control message per run
@@ -38,9 +38,9 @@ type replyQueue struct {
 	segMax int
 }
 
-// run is one message: replies to one peer, iov[first:first+n], sent as
+// replyRun is one message: replies to one peer, iov[first:first+n], sent as
 // one segmented send if n > 1.
-type run struct {
+type replyRun struct {
 	peer      netip.AddrPort
 	name      *unix.RawSockaddrInet6 // the peer as recvmmsg wrote it
 	namelen   uint32
@@ -51,7 +51,7 @@ type run struct {
 func newReplyQueue(conn *mmsgConn, segMax int) *replyQueue {
 	return &replyQueue{
 		conn:   conn,
-		runs:   make([]run, 0, queueLen),
+		runs:   make([]replyRun, 0, queueLen),
 		iov:    make([]unix.Iovec, 0, queueLen),
 		out:    make([]mmsghdr, queueLen),
 		ctrl:   make([]byte, queueLen*segCtrlLen),
@@ -77,7 +77,7 @@ func (q *replyQueue) add(reply []byte, peer netip.AddrPort, name *unix.RawSockad
 		r.last = len(reply)
 		return
 	}
-	q.runs = append(q.runs, run{peer: peer, name: name, namelen: namelen,
+	q.runs = append(q.runs, replyRun{peer: peer, name: name, namelen: namelen,
 		first: len(q.iov) - 1, n: 1, seg: len(reply), last: len(reply)})
 }
 
@@ -85,7 +85,7 @@ func (q *replyQueue) add(reply []byte, peer netip.AddrPort, name *unix.RawSockad
 // one more segment: same peer, r's replies all of its first one's size,
 // this one no longer and not empty, and the limits of one segmented send
 // kept.
-func (q *replyQueue) joins(r *run, size int, peer netip.AddrPort) bool {
+func (q *replyQueue) joins(r *replyRun, size int, peer netip.AddrPort) bool {
 	return r.seg <= q.segMax && size > 0 && size <= r.seg && r.last == r.seg &&
 		r.n < maxSegments && r.n*r.seg+size <= maxSegmentedLen && r.peer == peer
 }
@@ -136,7 +136,7 @@ func (q *replyQueue) message(i int) {
 }
 
 // count records a sent run's replies.
-func (q *replyQueue) count(s *PacketServer, r *run) {
+func (q *replyQueue) count(s *PacketServer, r *replyRun) {
 	s.traffic.bytesOut.Add(uint64((r.n-1)*r.seg + r.last))
 	s.traffic.msgsOut.Add(uint64(r.n))
 	if r.n > 1 {
@@ -151,7 +151,7 @@ func (q *replyQueue) count(s *PacketServer, r *run) {
 // EINVAL or EMSGSIZE (a segment longer than the path MTU allows, say)
 // stops it for runs of this size and larger. Other errors concern the
 // peer, not segmentation.
-func (q *replyQueue) refused(s *PacketServer, r *run, err error) error {
+func (q *replyQueue) refused(s *PacketServer, r *replyRun, err error) error {
 	if r.n == 1 {
 		s.drop(nil, r.peer, "reply not sent", err, r.last)
 		return nil

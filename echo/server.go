@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,6 +72,29 @@ type Server struct {
 	// deadline is moved at most every 1/8 of it.
 	WriteTimeout time.Duration
 
+	// ParkAfter is how long a connection waits for input holding a
+	// goroutine. On Linux, macOS and the BSDs, a connection read through
+	// its raw socket (see Serve) that has waited this long (between half
+	// of ParkAfter and ParkAfter after its last input, as the deadline
+	// that parks it is moved at most every ParkAfter/2) parks: its
+	// goroutine, stack and buffers go, and a poller owned by the server
+	// watches the socket with a one-shot registration (epoll, kqueue),
+	// starting a goroutine that serves the same net.Conn again when
+	// input, an end of stream or a reset arrives. A parked connection
+	// keeps every limit: IdleTimeout cuts it on time, Shutdown and Close
+	// close it at once (it has nothing in flight), and it counts in
+	// MaxConns and Stats. Zero means [DefaultParkAfter]; negative means
+	// connections never park; below a millisecond means a millisecond.
+	// Elsewhere connections never park.
+	//
+	// A connection whose input keeps arriving within ParkAfter never
+	// parks and pays nothing for it. One that parks pays a system call to
+	// register, and its next input waits for one more goroutine to start:
+	// tens of microseconds of latency on a small virtual machine. The
+	// default keeps 10,000 idle connections at about a third of the
+	// memory they take holding their goroutines (BENCHMARKS.md).
+	ParkAfter time.Duration
+
 	// Options are socket options for the listener and every connection,
 	// each set in the phase where it takes effect (see package sockopt):
 	// for example sockopt.ReusePort(true) before bind, or
@@ -89,11 +113,14 @@ type Server struct {
 	// and rejections; nil means [slog.Default].
 	Logger *slog.Logger
 
-	lifecycle // guards conns and closedIO with its mu
+	lifecycle // guards conns, closedIO and poller with its mu
 	stats     counters
 	rejectLog rateLimit
+	parkLog   rateLimit
 	conns     map[*conn]struct{}
-	closedIO  traffic // of the connections no longer in conns
+	closedIO  traffic   // of the connections no longer in conns
+	poller    *poller   // of the parked connections; nil until one parks
+	runs      sync.Pool // *run: what a connection holds while served
 }
 
 // Listen binds Network and Address (applying Options and DualStack) and
@@ -121,10 +148,11 @@ func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 // A connection that Accept returns as a *net.TCPConn or *net.UnixConn (as
 // the listeners of Listen, net.Listen and package sockopt and dualstack
 // without [dualstack.ListenConfig.Unmap] do) is read and written through
-// its raw socket on Unix, which holds no buffer while it waits for input
-// and sets the write deadline only when a write must wait. Any other
-// net.Conn (a TLS connection, a wrapper) is served through its own Read
-// and Write, holding its read buffer while it waits.
+// its raw socket on Unix, which holds no buffer while it waits for input,
+// sets the write deadline only when a write must wait, and parks after
+// ParkAfter on Linux, macOS and the BSDs. Any other net.Conn (a TLS
+// connection, a wrapper) is served through its own Read and Write,
+// holding its goroutine and read buffer while it waits.
 func (s *Server) Serve(l net.Listener) error {
 	return s.run(l, l.Addr(), false, func(*socket) error { return s.acceptLoop(l) })
 }
@@ -172,14 +200,21 @@ func (s *Server) Addr() net.Addr { return s.firstAddr() }
 // returns nil when every connection is closed. If ctx ends first, it closes
 // the remaining connections at once and returns ctx.Err(). After Shutdown,
 // Serve returns [ErrServerClosed]; a Server cannot be restarted.
+//
+// A parked connection (see ParkAfter) has nothing in flight: Shutdown
+// closes it at once, unless input has arrived for it, in which case it is
+// half-closed and lingers as above.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	drained := s.beginShutdownLocked()
 	lerr := s.closeSocketsLocked(closeAll)
+	p := s.poller
+	s.poller = nil
 	for c := range s.conns {
 		c.quit()
 	}
 	s.mu.Unlock()
+	s.closeParked(p, true)
 	return await(ctx, drained, lerr, s.closeConns)
 }
 
@@ -188,8 +223,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // error, if any, of closing the listeners.
 func (s *Server) Close() error {
 	err := s.closeSockets()
+	s.mu.Lock()
+	p := s.poller
+	s.poller = nil
+	s.mu.Unlock()
+	s.closeParked(p, false)
 	s.closeConns()
 	return err
+}
+
+// closeParked stops p, if any, and closes the connections parked in it.
+// With graceful set (Shutdown, which has set every connection quitting),
+// a connection with input waiting is served again instead, and so
+// half-closed and lingered: closing a socket with unread input would
+// reset it, and the client could lose replies it has not read yet.
+func (s *Server) closeParked(p *poller, graceful bool) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.stop() {
+		if graceful && inputWaiting(c.nc) {
+			go c.serve(false)
+			continue
+		}
+		c.nc.Close()
+		s.untrackConn(c)
+	}
 }
 
 // Stats returns a snapshot of the server's counters. Each connection
@@ -199,6 +258,9 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats.snapshot()
+	if s.poller != nil {
+		st.ParkedConns = int64(s.poller.count())
+	}
 	s.closedIO.addTo(&st)
 	for c := range s.conns {
 		c.traffic.addTo(&st)
@@ -248,7 +310,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	switch s.trackConn(c) {
 	case tracked:
 		s.stats.total.Add(1)
-		go c.serve()
+		go c.serve(false)
 	case overLimit:
 		s.stats.rejected.Add(1)
 		nc.Close()
@@ -290,12 +352,72 @@ func (s *Server) trackConn(c *conn) int {
 	return tracked
 }
 
-// untrackConn removes c, which has finished, and keeps its traffic.
+// untrackConn removes c, which has finished, and keeps its traffic. The
+// last connection to go stops the poller, which has nothing to watch.
 func (s *Server) untrackConn(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
 	s.stats.active.Add(-1)
 	s.closedIO.merge(&c.traffic)
+	if len(s.conns) == 0 && s.poller != nil {
+		// Its loop takes no lock of the server's: waiting here is safe.
+		s.poller.stop()
+		s.poller = nil
+	}
 	s.leaveLocked()
+}
+
+// parkAfter returns ParkAfter with its default and floor applied.
+func (s *Server) parkAfter() time.Duration {
+	d := orDefault(s.ParkAfter, DefaultParkAfter)
+	if d > 0 && d < minParkAfter {
+		return minParkAfter
+	}
+	return d
+}
+
+// minParkAfter is the shortest ParkAfter. The deadline that parks a
+// connection is set before each wait for input, and a deadline that has
+// passed when the read is tried fails it untried: a shorter one could
+// park a connection again and again without reading the input that woke
+// it.
+const minParkAfter = time.Millisecond
+
+// park hands c, which has waited ParkAfter for input and released its
+// run, to the poller, starting one if there is none. It reports false if
+// c could not park and must be served on; after an error, c keeps its
+// goroutine from then on.
+func (s *Server) park(c *conn, rc syscall.RawConn, deadline time.Duration) bool {
+	p, err := s.pollerFor()
+	parked := false
+	if p != nil {
+		parked, err = p.park(c, rc, deadline)
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) { // closed meanwhile: its read will say so
+		c.noPark = true
+		if n, ok := s.parkLog.allow(); ok {
+			s.logger().Warn("echo: cannot park idle connections; they keep their goroutines",
+				"err", err, "connections", n)
+		}
+	}
+	return parked
+}
+
+// pollerFor returns the server's poller, starting one if there is none
+// (or the one there failed); nil once the server is shutting down.
+func (s *Server) pollerFor() (*poller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return nil, nil
+	}
+	if s.poller == nil || s.poller.failed() {
+		p, err := newPoller(s)
+		if err != nil {
+			return nil, err
+		}
+		s.poller = p
+	}
+	return s.poller, nil
 }

@@ -259,13 +259,22 @@ func TestShutdownDeadline(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(l) }()
 	c := dial(t, "tcp", l.Addr())
-	// Push until the server is stuck writing replies nobody reads.
-	pushed := make(chan error, 1)
-	go func() {
-		_, err := c.Write(make([]byte, 64<<20))
-		pushed <- err
-	}()
-	waitFor(t, "the server to read", func() bool { return s.Stats().BytesIn > 0 })
+	// Push until the server is stuck writing replies nobody reads: until
+	// a write of ours times out, the buffers both ways being full. (A
+	// fixed amount may fit in the buffers, which autotuning can make tens
+	// of MiB; the server then echoes it all and waits for input with
+	// nothing in flight, and Shutdown has nothing to wait for.)
+	chunk := make([]byte, 64<<10)
+	for i := 0; ; i++ {
+		c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.Write(chunk); errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		} else if err != nil || i == 10_000 {
+			t.Fatalf("filling the buffers: %v after %d writes", err, i)
+		}
+	}
+	// The server has read more than it could echo: its write waits.
+	waitFor(t, "the server's write to wait", func() bool { st := s.Stats(); return st.BytesIn > st.BytesOut })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -278,7 +287,6 @@ func TestShutdownDeadline(t *testing.T) {
 	if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("client's connection still open after Shutdown gave up: %v", err)
 	}
-	<-pushed // ends with the connection, whether or not it was all sent
 	if err := <-served; !errors.Is(err, echo.ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}

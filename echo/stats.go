@@ -7,6 +7,12 @@ import "sync/atomic"
 type Stats struct {
 	// ActiveConns is the number of connections being served now.
 	ActiveConns int64
+	// ParkedConns is how many of them are parked (see
+	// [Server.ParkAfter]): waiting for input without a goroutine.
+	ParkedConns int64
+	// Parks counts the times connections parked; each was woken, cut or
+	// closed afterwards.
+	Parks uint64
 	// TotalConns counts connections accepted and served.
 	TotalConns uint64
 	// RejectedConns counts connections closed at once because MaxConns
@@ -34,6 +40,7 @@ type Stats struct {
 // atomically and read by Stats.
 type counters struct {
 	active              atomic.Int64
+	parks               atomic.Uint64
 	total, rejected     atomic.Uint64
 	dropped, acceptErrs atomic.Uint64
 	panics, timeouts    atomic.Uint64
@@ -42,6 +49,7 @@ type counters struct {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		ActiveConns:   c.active.Load(),
+		Parks:         c.parks.Load(),
 		TotalConns:    c.total.Load(),
 		RejectedConns: c.rejected.Load(),
 		Dropped:       c.dropped.Load(),

@@ -23,6 +23,7 @@ import (
 // the same RawConn so that the write deadline is set only for a write that
 // has to wait (see write).
 type sysConn struct {
+	r     *run
 	nc    net.Conn
 	rc    syscall.RawConn // nil: not a socket we may use directly
 	buf   heldBuf
@@ -31,41 +32,45 @@ type sysConn struct {
 	peek  [1]byte
 	woken bool // peekSys has run once in this waitReadable
 
-	// The write in progress (see write).
-	writeTO time.Duration
-	wp      []byte // still to write
-	wn      int    // written
-	werr    error
-	armed   bool // the write deadline is set
+	// parkNow makes a read or wait that finds no input return errPark
+	// at once instead of waiting (see conn.serve).
+	parkNow bool
 
-	// Bound once per connection: a method value passed to RawConn.Read
-	// would otherwise be allocated on every call.
+	// The write in progress (see write and writeBuffers).
+	wp     []byte // still to write
+	gather gather // still to write, gathered, where writev is ours
+	wn     int    // written
+	werr   error
+	armed  bool // the write deadline is set
+
+	// Bound once per run: a method value passed to RawConn.Read would
+	// otherwise be allocated on every call.
 	readFn, peekFn, writeFn func(fd uintptr) bool
 }
 
-func (s *sysConn) init(c *conn) {
-	s.nc = c.nc
-	// Only the net package's own TCP and Unix conns: a user type that
-	// embeds one would promote SyscallConn while overriding Read, and
-	// reading its socket directly would bypass that Read.
-	var sc syscall.Conn
-	switch nc := c.nc.(type) {
-	case *net.TCPConn:
-		sc = nc
-	case *net.UnixConn:
-		sc = nc
-	default:
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	s.rc = rc
-	s.writeTO = c.writeTO
+func (s *sysConn) bind(r *run) {
+	s.r = r
 	s.readFn = s.readSys
 	s.peekFn = s.peekSys
 	s.writeFn = s.writeSys
+	s.bindWritev()
+}
+
+// attach makes s read and write c's socket: through its RawConn if c is
+// one of the net package's own TCP and Unix conns. A user type that
+// embeds one would promote SyscallConn while overriding Read, and reading
+// its socket directly would bypass that Read.
+func (s *sysConn) attach(c *conn) {
+	s.nc = c.nc
+	if c.raw {
+		s.rc = rawConn(c.nc)
+	}
+}
+
+// detach gives the held buffer back and forgets the connection.
+func (s *sysConn) detach() {
+	s.buf.release()
+	s.nc, s.rc, s.parkNow = nil, nil, false
 }
 
 // read returns the next n > 0 bytes of the stream, in the held buffer and
@@ -85,9 +90,6 @@ func (s *sysConn) read() ([]byte, error) {
 	return s.buf.get()[:s.n], nil
 }
 
-// release gives the held buffer back to the pool.
-func (s *sysConn) release() { s.buf.release() }
-
 func (s *sysConn) readSys(fd uintptr) bool {
 	b := s.buf.get()
 	for {
@@ -97,6 +99,10 @@ func (s *sysConn) readSys(fd uintptr) bool {
 			continue
 		case err == unix.EAGAIN:
 			s.buf.release() // nothing to read: wait with no buffer held
+			if s.parkNow {
+				s.err = errPark
+				return true
+			}
 			return false
 		case err != nil:
 			s.err = os.NewSyscallError("read", err)
@@ -117,8 +123,11 @@ func (s *sysConn) waitReadable() error {
 	if s.rc == nil {
 		return nil // the frame.Reader's read will block, holding its buffer
 	}
-	s.woken = false
-	return s.rc.Read(s.peekFn)
+	s.woken, s.err = false, nil
+	if err := s.rc.Read(s.peekFn); err != nil {
+		return err
+	}
+	return s.err
 }
 
 // peekSys peeks once. When RawConn.Read calls it again, the poller has
@@ -136,6 +145,10 @@ func (s *sysConn) peekSys(fd uintptr) bool {
 		if err == unix.EINTR {
 			continue
 		}
+		if err == unix.EAGAIN && s.parkNow {
+			s.err = errPark
+			return true
+		}
 		// Data, EOF or an error: the next read reports the last two.
 		return err != unix.EAGAIN
 	}
@@ -146,47 +159,80 @@ func (s *sysConn) peekSys(fd uintptr) bool {
 // is full and the write must wait, then clears it when the write is done:
 // a reply that fits, the usual case, costs no clock read and no timer, and
 // no deadline outlives the write it bounded.
-func (s *sysConn) write(c *conn, p []byte) (int, error) {
+func (s *sysConn) write(p []byte) (int, error) {
 	if s.rc == nil {
-		return c.plainWrite(p)
+		return s.r.plainWrite(p)
 	}
-	s.wp, s.wn, s.werr, s.armed = p, 0, nil, false
-	err := s.rc.Write(s.writeFn)
+	s.wp, s.wn = p, 0
+	err := s.rawWrite(s.writeFn)
+	s.wp = nil
+	return s.wn, err
+}
+
+// rawWrite runs fn, a write callback, through RawConn.Write and clears
+// the write deadline if fn had to set it.
+func (s *sysConn) rawWrite(fn func(fd uintptr) bool) error {
+	s.werr, s.armed = nil, false
+	err := s.rc.Write(fn)
 	if s.armed {
 		if cerr := s.nc.SetWriteDeadline(time.Time{}); err == nil && s.werr == nil {
 			err = cerr
 		}
 	}
-	n := s.wn
-	s.wp = nil
 	if err == nil {
 		err = s.werr
 	}
-	return n, err
+	return err
 }
 
 func (s *sysConn) writeSys(fd uintptr) bool {
 	for len(s.wp) > 0 {
-		n, err := unix.Write(int(fd), s.wp)
+		n, err := sysWrite(int(fd), s.wp)
 		if n > 0 {
 			s.wn += n
 			s.wp = s.wp[n:]
 		}
-		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
-			if !s.armed && s.writeTO > 0 {
-				s.armed = true
-				if err := s.nc.SetWriteDeadline(time.Now().Add(s.writeTO)); err != nil {
-					s.werr = err
-					return true
-				}
-			}
-			return false // RawConn.Write waits for room, or the deadline
-		case err != nil:
-			s.werr = os.NewSyscallError("write", err)
-			return true
+		if err != nil && err != unix.EINTR {
+			return s.writeFailed("write", err)
 		}
 	}
 	return true
+}
+
+// writeFailed ends a write callback's system call that failed with err.
+// On EAGAIN, the send buffer being full, it sets the write deadline if
+// it is not set yet and returns false, so that RawConn.Write waits for
+// room or the deadline. Any other error is kept, and ends the write.
+func (s *sysConn) writeFailed(op string, err error) bool {
+	if err != unix.EAGAIN {
+		s.werr = os.NewSyscallError(op, err)
+		return true
+	}
+	if !s.armed && s.r.writeTO > 0 {
+		s.armed = true
+		if err := s.nc.SetWriteDeadline(time.Now().Add(s.r.writeTO)); err != nil {
+			s.werr = err
+			return true
+		}
+	}
+	return false
+}
+
+// inputWaiting reports whether nc's socket has input or an end of stream
+// waiting to be read.
+func inputWaiting(nc net.Conn) bool {
+	rc := rawConn(nc)
+	if rc == nil {
+		return false
+	}
+	var b [1]byte
+	waiting := false
+	rc.Control(func(fd uintptr) {
+		err := peek(int(fd), b[:])
+		for err == unix.EINTR {
+			err = peek(int(fd), b[:])
+		}
+		waiting = err != unix.EAGAIN
+	})
+	return waiting
 }
