@@ -155,6 +155,9 @@ func (c *conn) finish(err error) {
 			s.logger().Info("echo: idle timeout; closing connection",
 				"remote", c.remote(), "idle_timeout", orDefault(s.IdleTimeout, DefaultIdleTimeout))
 		}
+	case errors.Is(err, errBadReply):
+		s.logger().Warn("echo: reply cannot be framed; closing connection",
+			"remote", c.remote(), "err", err)
 	case errors.Is(err, frame.ErrTooLarge), errors.Is(err, frame.ErrInvalidHeader):
 		s.logger().Warn("echo: protocol error; closing connection",
 			"remote", c.remote(), "err", err)
