@@ -15,6 +15,7 @@ import (
 
 	"github.com/framesock/framesock/echo"
 	"github.com/framesock/framesock/echo/echotest"
+	"github.com/framesock/framesock/faultnet"
 	"github.com/framesock/framesock/frame"
 )
 
@@ -81,28 +82,53 @@ func TestFramedLayouts(t *testing.T) {
 			t.Run(lt.name+"/"+tr.name, func(t *testing.T) {
 				t.Parallel()
 				s := &echo.Server{Framed: true, Transform: tr.fn, FrameOptions: []frame.Option{frame.WithLayout(lt.layout)}}
-				c := dial(t, "tcp", echotest.Start(t, s))
-				var req, want []byte
-				for i, n := range sizes {
-					fields, payload := headerFields(lt.layout, i), pattern[i:i+n]
-					req = append(req, layoutFrame(t, lt.layout, fields, payload)...)
-					want = append(want, layoutFrame(t, lt.layout, fields, tr.ref(payload))...)
-				}
-				var sender group
-				sender.Go(func() error { _, err := c.Write(req); return err })
-				got := make([]byte, len(want))
-				_, err := io.ReadFull(c, got)
-				if serr := sender.Wait(); serr != nil {
-					t.Fatalf("sending: %v", serr)
-				}
-				if err != nil {
-					t.Fatalf("reading %d reply bytes: %v", len(want), err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("replies differ from the expected frames:\n%s", firstDiff(want, got))
-				}
+				checkLayoutEcho(t, dial(t, "tcp", echotest.Start(t, s)), lt.layout, sizes, tr.ref)
 			})
 		}
+	}
+}
+
+// TestFramedLayoutsFragmented is TestFramedLayouts with Upper through
+// connections that faultnet cuts into pieces of 1 to 3 bytes on the way
+// in, and of 7 bytes on the way out: headers arrive split at every
+// point, and replies leave in many writes.
+func TestFramedLayoutsFragmented(t *testing.T) {
+	t.Parallel()
+	sizes := []int{0, 1, 127, 200, 5000}
+	for _, lt := range testLayouts {
+		t.Run(lt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &echo.Server{Framed: true, Transform: echo.Upper, FrameOptions: []frame.Option{frame.WithLayout(lt.layout)}}
+			addr := serveFaulty(t, s, faultnet.Inbound(faultnet.RandomFragments(3)), faultnet.Outbound(faultnet.Fragment(7)))
+			checkLayoutEcho(t, dial(t, "tcp", addr), lt.layout, sizes, upper)
+		})
+	}
+}
+
+// checkLayoutEcho sends c, pipelined in one write, a message in layout l
+// for each payload size, with its own header fields, and checks the
+// replies byte for byte: each the frame of ref(payload) with the same
+// fields.
+func checkLayoutEcho(t *testing.T, c net.Conn, l frame.Layout, sizes []int, ref func([]byte) []byte) {
+	t.Helper()
+	var req, want []byte
+	for i, n := range sizes {
+		fields, payload := headerFields(l, i), pattern[i:i+n]
+		req = append(req, layoutFrame(t, l, fields, payload)...)
+		want = append(want, layoutFrame(t, l, fields, ref(payload))...)
+	}
+	var sender group
+	sender.Go(func() error { _, err := c.Write(req); return err })
+	got := make([]byte, len(want))
+	_, err := io.ReadFull(c, got)
+	if serr := sender.Wait(); serr != nil {
+		t.Fatalf("sending: %v", serr)
+	}
+	if err != nil {
+		t.Fatalf("reading %d reply bytes: %v", len(want), err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("replies differ from the expected frames:\n%s", firstDiff(want, got))
 	}
 }
 
