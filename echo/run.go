@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/framesock/framesock/echo/internal/frameopts"
 	"github.com/framesock/framesock/frame"
 )
 
@@ -75,7 +76,7 @@ func newRun(s *Server) *run {
 	}
 	r.sys.bind(r)
 	if s.Framed {
-		opts := frameOptions(s.FrameOptions, s.MaxMessageSize)
+		opts := frameopts.Of(s.FrameOptions, s.MaxMessageSize)
 		r.fr = frame.NewReader(r, opts...)
 		r.fw = frame.NewWriter(r, opts...)
 		// The server never changes the layout, and Reset restores the

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/framesock/framesock/echo/internal/frameopts"
 	"github.com/framesock/framesock/frame"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -140,7 +141,7 @@ type Server struct {
 // Listen returns an error matching [frame.ErrInvalidOption].
 func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 	return listen[net.Listener](&s.lifecycle, func() (*socket, error) {
-		if err := checkFraming(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
+		if err := frameopts.Check(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
 			return nil, err
 		}
 		return listenStream(ctx, s.Network, s.Address, s.DualStack, s.Options)
@@ -168,7 +169,7 @@ func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 // holding its goroutine and read buffer while it waits.
 func (s *Server) Serve(l net.Listener) error {
 	return s.run(l, l.Addr(), false, func(*socket) error {
-		if err := checkFraming(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
+		if err := frameopts.Check(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
 			return err
 		}
 		return s.acceptLoop(l)
