@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -155,16 +156,29 @@ func (c *conn) finish(err error) {
 			s.logger().Info("echo: idle timeout; closing connection",
 				"remote", c.remote(), "idle_timeout", orDefault(s.IdleTimeout, DefaultIdleTimeout))
 		}
+	case errors.Is(err, errBadReply):
+		s.logger().Warn("echo: reply cannot be framed; closing connection",
+			"remote", c.remote(), "err", err)
 	case errors.Is(err, frame.ErrTooLarge), errors.Is(err, frame.ErrInvalidHeader):
 		s.logger().Warn("echo: protocol error; closing connection",
 			"remote", c.remote(), "err", err)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	case errors.Is(err, io.ErrUnexpectedEOF), isReset(err), errors.Is(err, syscall.EPIPE):
 		s.logger().Debug("echo: connection ended", "remote", c.remote(), "err", err)
 	default:
 		s.logger().Warn("echo: connection error; closing connection",
 			"remote", c.remote(), "err", err)
 	}
 	c.nc.Close()
+}
+
+// wsaECONNRESET is WSAECONNRESET, the errno of a reset connection on
+// Windows, where syscall.ECONNRESET is a value of Go's own that no
+// system call returns.
+const wsaECONNRESET = syscall.Errno(10054)
+
+// isReset reports whether err is that of a connection the peer reset.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || runtime.GOOS == "windows" && errors.Is(err, wsaECONNRESET)
 }
 
 // remote is the client's address as echo logs it (see peer).

@@ -9,6 +9,27 @@
 // [Transform]: nil echoes unchanged, [Upper] upper-cases ASCII letters as
 // Python's bytes.upper() does, and any other function may be supplied.
 //
+// # Framed messages and layouts
+//
+// A framed Server reads messages in the layout its FrameOptions give:
+// the chapter's 4-byte big-endian length by default, or any
+// [frame.Layout] set with [frame.WithLayout], such as gRPC's (a flag
+// byte, then a 4-byte length) or PostgreSQL's (a type byte, then a length
+// that counts itself). The transform sees each message's payload only.
+// Its reply goes back in the same layout: the header fields of the
+// request (the Offset bytes before the length field and the After bytes
+// after it: a message type, a stream id) unchanged, and a length field
+// computed for the reply, so a transform may change a payload's length.
+// A reply above MaxMessageSize, or one the layout cannot carry (longer
+// than its length field can express, shorter than a positive Adjust),
+// closes the connection with a warning logged. MaxMessageSize counts
+// payloads only, whatever the layout. Collecting the fields allocates
+// nothing, and with the default layout, which has none, nothing is
+// collected or copied. Options that cannot be right (a Layout that
+// WithLayout refuses, a MaxMessageSize below a layout's positive Adjust)
+// make Listen and Serve return an error matching
+// [frame.ErrInvalidOption] before anything is served.
+//
 // # Lifecycle
 //
 // The methods are those of net/http.Server. [Server.Listen] binds (with
@@ -38,8 +59,10 @@
 //     a raw stream, a whole message when framed, so a client that trickles
 //     a frame byte by byte is cut too.
 //   - A framed header that claims more than [Server.MaxMessageSize] (16
-//     MiB by default) closes the connection with a logged warning before
-//     anything is allocated for it.
+//     MiB by default), or that the layout finds malformed
+//     ([frame.ErrInvalidHeader]: an overlong varint, a length field
+//     below what it counts of the header), closes the connection with a
+//     logged warning before anything is allocated for it.
 //   - Past [Server.MaxConns], new connections are accepted and closed at
 //     once, counted, and logged at most once a second.
 //   - A panic in the Transform closes that connection (drops that

@@ -47,6 +47,52 @@ func ExampleServer_framed() {
 	// echo: server closed
 }
 
+// A framed echo server serves any length-prefixed layout: here
+// PostgreSQL's, a type byte, then a 4-byte length that counts itself.
+// The transform sees the payload; the reply keeps the request's type
+// byte, with a length computed for the reply.
+func ExampleServer_layout() {
+	postgres := frame.WithLayout(frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4})
+	s := &echo.Server{
+		Address:      "127.0.0.1:0",
+		Framed:       true,
+		FrameOptions: []frame.Option{postgres},
+		Transform:    func(p []byte) []byte { return append(echo.Upper(p), ';') },
+	}
+	l, err := s.Listen(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	w, r := frame.NewWriter(c, postgres), frame.NewReader(c, postgres)
+	if err := w.WriteFrame([]byte("Q"), []byte("select 1")); err != nil {
+		panic(err)
+	}
+	if err := w.Flush(); err != nil {
+		panic(err)
+	}
+	reply, err := r.ReadMessage()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("header % x, payload %q\n", r.Header(), reply)
+	c.Close()
+
+	if err := s.Shutdown(context.Background()); err != nil {
+		panic(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// header 51 00 00 00 0d, payload "SELECT 1;"
+	// echo: server closed
+}
+
 // A UDP echo server answers each datagram with one datagram.
 func ExamplePacketServer() {
 	s := &echo.PacketServer{Address: "127.0.0.1:0", Transform: echo.Upper}

@@ -1,5 +1,9 @@
 package echo
 
+// IsReset reports whether err is that of a connection the peer reset
+// (ECONNRESET, or WSAECONNRESET on Windows), as the server judges it.
+var IsReset = isReset
+
 // SegmentedReplies is how many of s's replies left inside segmented runs
 // (UDP_SEGMENT), for the tests of package echo_test.
 func SegmentedReplies(s *PacketServer) uint64 { return s.segmented.Load() }

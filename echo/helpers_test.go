@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -12,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/faultnet"
 )
 
 // testTimeout bounds every blocking step of a test, so a hang fails the
@@ -95,6 +99,19 @@ func (r *recorder) attrs(msg, key string) []any {
 	return out
 }
 
+// messages returns the messages of the records at level.
+func (r *recorder) messages(level slog.Level) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.records {
+		if rec.Level == level {
+			out = append(out, rec.Message)
+		}
+	}
+	return out
+}
+
 // dial connects to addr with a deadline on every later I/O, and closes the
 // connection when the test ends.
 func dial(t testing.TB, network string, addr net.Addr) net.Conn {
@@ -170,6 +187,28 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// serveFaulty serves s on a loopback listener that gives every connection
+// it accepts the faults of opts, and returns its address; the server is
+// shut down when the test ends, after the clients dial closed. The
+// server serves faultnet's connections through net.Conn: they are not
+// the net package's own.
+func serveFaulty(t *testing.T, s *echo.Server, opts ...faultnet.Option) net.Addr {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(faultnet.WrapListener(l, opts...)) }()
+	t.Cleanup(func() {
+		shutdown(t, s)
+		if err := <-served; !errors.Is(err, echo.ErrServerClosed) {
+			t.Errorf("Serve = %v, want ErrServerClosed", err)
+		}
+	})
+	return l.Addr()
+}
+
 // shutdown shuts s down and reports an error.
 func shutdown(t testing.TB, s interface{ Shutdown(context.Context) error }) {
 	t.Helper()
@@ -202,6 +241,10 @@ func (g *group) Wait() error {
 	g.wg.Wait()
 	return g.err
 }
+
+// isReset reports whether err is a reset connection's: ECONNRESET, or
+// WSAECONNRESET on Windows.
+var isReset = echo.IsReset
 
 // loopbacksOrSkip returns the IPv4 and IPv6 loopback hosts, after checking
 // that both take a socket of network ("tcp" or "udp"), or skips the test

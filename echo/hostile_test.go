@@ -14,6 +14,7 @@ import (
 
 	"github.com/framesock/framesock/echo"
 	"github.com/framesock/framesock/echo/echotest"
+	"github.com/framesock/framesock/faultnet"
 )
 
 // heapSampler records the largest live heap seen until stop is called.
@@ -154,23 +155,27 @@ func TestSlowReaders(t *testing.T) {
 
 // TestIdleTimeout cuts a client that sends one byte at a time more slowly
 // than IdleTimeout (raw), and a framed client that keeps sending bytes
-// but never completes a message within IdleTimeout.
+// but never completes a message within IdleTimeout. After a first write,
+// the client trickles bytes through faultnet: one-byte pieces at a
+// bandwidth that spaces them out.
 func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		framed bool
-		idle   time.Duration
-		tick   time.Duration // one byte per tick
-		prefix []byte        // sent first
-		echoed int           // bytes echoed before the cut
+		name     string
+		framed   bool
+		idle     time.Duration
+		first    []byte // sent at once
+		rate     int64  // bytes per second of the trickle that follows
+		trickled int    // bytes in it: the cut comes well before they are sent
+		echoed   int    // bytes echoed before the cut
 	}{
 		// One byte per second, scaled down: 500 ms apart against a
 		// 100 ms IdleTimeout. Only the first byte is echoed.
-		{name: "raw trickle", idle: 100 * time.Millisecond, tick: 500 * time.Millisecond, echoed: 1},
-		// A slowloris: a header for 1,000 bytes, then a byte every 20
-		// ms, well inside IdleTimeout, but the message never completes.
-		{name: "framed trickle", framed: true, idle: 300 * time.Millisecond, tick: 20 * time.Millisecond, prefix: []byte{0, 0, 3, 232}},
+		{name: "raw trickle", idle: 100 * time.Millisecond, first: []byte("x"), rate: 2, trickled: 10, echoed: 1},
+		// A slowloris: a header for 1,000 bytes and one, then a byte
+		// every 20 ms, well inside IdleTimeout, but the message never
+		// completes.
+		{name: "framed trickle", framed: true, idle: 300 * time.Millisecond, first: []byte{0, 0, 3, 232, 'x'}, rate: 50, trickled: 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +185,7 @@ func TestIdleTimeout(t *testing.T) {
 			addr := echotest.Start(t, s)
 			c := dial(t, "tcp", addr)
 			start := time.Now()
-			if _, err := c.Write(append(tt.prefix, 'x')); err != nil {
+			if _, err := c.Write(tt.first); err != nil {
 				t.Fatal(err)
 			}
 			closed := make(chan time.Time, 1)
@@ -190,21 +195,24 @@ func TestIdleTimeout(t *testing.T) {
 				echoed.Store(n)
 				closed <- time.Now()
 			}()
-			tick := time.NewTicker(tt.tick)
-			defer tick.Stop()
+			slow := faultnet.Wrap(c, faultnet.Outbound(faultnet.Fragment(1), faultnet.Bandwidth(tt.rate)))
+			defer slow.Close() // ends a Write waiting to send its next byte
+			trickle := make(chan error, 1)
+			go func() {
+				// Fails once cut (a write or two after the close, as
+				// the client's kernel learns of it); the reader
+				// reports the cut.
+				_, err := slow.Write(bytes.Repeat([]byte{'x'}, tt.trickled))
+				trickle <- err
+			}()
 			var cut time.Time
-		trickle:
-			for range 100 { // bounded: the cut comes well before
-				select {
-				case cut = <-closed:
-					break trickle
-				case <-tick.C:
-					c.Write([]byte{'x'}) // fails once cut; the reader reports it
-				}
+			select {
+			case cut = <-closed:
+			case err := <-trickle:
+				t.Fatalf("connection not cut after %d bytes at %d a second (write: %v)", tt.trickled, tt.rate, err)
 			}
-			if cut.IsZero() {
-				t.Fatalf("connection not cut after 100 bytes at one per %v", tt.tick)
-			}
+			slow.Close()
+			<-trickle
 			if took := cut.Sub(start); took < tt.idle*7/8 {
 				t.Errorf("cut after %v, before 7/8 of IdleTimeout %v", took, tt.idle)
 			}
@@ -263,11 +271,6 @@ func TestFramedHugeHeader(t *testing.T) {
 	if !strings.Contains(lines[0], "remote=127.0.0.1:") {
 		t.Errorf("log line does not name the client: %s", lines[0])
 	}
-}
-
-func isReset(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "reset")
 }
 
 // TestMaxConns fills MaxConns with working connections, then opens 1,000

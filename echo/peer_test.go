@@ -12,6 +12,7 @@ import (
 
 	"github.com/framesock/framesock/dualstack"
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/faultnet"
 )
 
 // checkRemote fails unless the server logged, under msg, the peer want as a
@@ -113,20 +114,6 @@ func TestPacketServerLogsPeersUnmapped(t *testing.T) {
 	}
 }
 
-// wrappedListener hides the *net.TCPConn of every connection it accepts,
-// so the server serves it through net.Conn's Read and Write.
-type wrappedListener struct{ net.Listener }
-
-type wrappedConn struct{ net.Conn }
-
-func (l wrappedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return wrappedConn{c}, nil
-}
-
 // TestServerLogsPeersUnmapped: an IPv4 client of a dual-stack Server is
 // logged as a.b.c.d:port whether its connection is read through its raw
 // socket (the listener of Listen) or through net.Conn (a wrapper of a
@@ -152,7 +139,9 @@ func TestServerLogsPeersUnmapped(t *testing.T) {
 			if err != nil {
 				t.Skipf("skipping, SingleSocket unavailable here: %v", err)
 			}
-			return wrappedListener{l}
+			// Without faults, faultnet's wrapper only hides the
+			// *net.TCPConn: the server serves it through net.Conn.
+			return faultnet.WrapListener(l)
 		}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/framesock/framesock/echo/internal/frameopts"
 	"github.com/framesock/framesock/frame"
 )
 
@@ -41,6 +42,7 @@ type run struct {
 	// Framed mode only.
 	fr        *frame.Reader
 	fw        *frame.Writer
+	fields    replyFields // of the request being answered
 	unflushed bool
 	got       bool // Read has read bytes in this readMessage
 }
@@ -74,12 +76,12 @@ func newRun(s *Server) *run {
 	}
 	r.sys.bind(r)
 	if s.Framed {
-		opts := s.FrameOptions
-		if s.MaxMessageSize != 0 {
-			opts = append(opts[:len(opts):len(opts)], frame.WithMaxSize(s.MaxMessageSize))
-		}
+		opts := frameopts.Of(s.FrameOptions, s.MaxMessageSize)
 		r.fr = frame.NewReader(r, opts...)
 		r.fw = frame.NewWriter(r, opts...)
+		// The server never changes the layout, and Reset restores the
+		// options' one: it holds for every connection the run serves.
+		r.fields.init(r.fr.Layout())
 	}
 	return r
 }
@@ -294,11 +296,18 @@ func (r *run) serveFramed() error {
 			return r.flushThen(err)
 		}
 		r.c.traffic.msgsIn.Add(1)
+		// The reply's header repeats the request's fields (a type
+		// byte, a stream id), taken before the transform, which sees
+		// the payload only; its length field is the reply's.
+		var fields []byte
+		if !r.fields.none() {
+			fields = r.fields.of(fr.Header())
+		}
 		if transform != nil {
 			msg = transform(msg)
 		}
-		if err := fw.WriteMessage(msg); err != nil {
-			return err
+		if err := fw.WriteFrame(fields, msg); err != nil {
+			return badReply(err)
 		}
 		r.unflushed = true
 		r.c.traffic.msgsOut.Add(1)

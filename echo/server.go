@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/framesock/framesock/echo/internal/frameopts"
 	"github.com/framesock/framesock/frame"
 	"github.com/framesock/framesock/sockopt"
 )
@@ -32,15 +33,20 @@ type Server struct {
 	Framed bool
 
 	// FrameOptions configure the frame.Reader and frame.Writer of a Framed
-	// server, such as [frame.WithHeader] for a header other than the 4-byte
-	// big-endian default.
+	// server. [frame.WithLayout] serves any length-prefixed format (see
+	// the package documentation): each reply's header repeats the
+	// request's header fields unchanged around a length field computed
+	// for the reply. Options that cannot be right make Listen and Serve
+	// return an error matching [frame.ErrInvalidOption].
 	FrameOptions []frame.Option
 
-	// MaxMessageSize is the largest framed message accepted; zero means
-	// [frame.DefaultMaxSize] (16 MiB). A header claiming more closes the
-	// connection, with a warning logged, before any payload is read or
-	// buffered.
-	// It overrides any [frame.WithMaxSize] in FrameOptions.
+	// MaxMessageSize is the largest framed payload of a request or a
+	// reply; the header never counts. Zero means the [frame.WithMaxSize]
+	// of FrameOptions, if any, else [frame.DefaultMaxSize] (16 MiB); any
+	// other value overrides that WithMaxSize. A header claiming more
+	// closes the connection, with a warning logged, before any payload is
+	// read or buffered. A negative value, or one below a layout's
+	// positive Adjust, is an invalid option (see FrameOptions).
 	MaxMessageSize int
 
 	// Transform computes each reply; nil echoes input unchanged.
@@ -130,20 +136,28 @@ type Server struct {
 // Serve is never called. The listener returned is the one package
 // sockopt or dualstack made, not a wrapper, so that it keeps its type (a
 // *dualstack.Listener's Mode, a socket to read options from). After
-// Shutdown or Close, Listen returns [ErrServerClosed].
+// Shutdown or Close, Listen returns [ErrServerClosed]. A framed server
+// whose FrameOptions and MaxMessageSize cannot be right binds nothing:
+// Listen returns an error matching [frame.ErrInvalidOption].
 func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 	return listen[net.Listener](&s.lifecycle, func() (*socket, error) {
+		if err := frameopts.Check(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
+			return nil, err
+		}
 		return listenStream(ctx, s.Network, s.Address, s.DualStack, s.Options)
 	})
 }
 
 // Serve accepts connections on l and serves each in its own goroutine. It
 // always returns a non-nil error and closes l: [ErrServerClosed] after
-// Shutdown or Close, otherwise the Accept error that stopped it (a
-// listener closed elsewhere, or broken). Accept errors that pass with
-// time, such as EMFILE when the process runs out of file descriptors, are
-// logged and retried after a pause that starts at 5 ms and doubles up to
-// 1 s, as net/http.Server does; the pause ends early on Shutdown or Close.
+// Shutdown or Close; for a framed server whose FrameOptions and
+// MaxMessageSize cannot be right, an error matching
+// [frame.ErrInvalidOption], before it accepts anything; otherwise the
+// Accept error that stopped it (a listener closed elsewhere, or broken).
+// Accept errors that pass with time, such as EMFILE when the process runs
+// out of file descriptors, are logged and retried after a pause that
+// starts at 5 ms and doubles up to 1 s, as net/http.Server does; the
+// pause ends early on Shutdown or Close.
 //
 // A connection that Accept returns as a *net.TCPConn or *net.UnixConn (as
 // the listeners of Listen, net.Listen and package sockopt and dualstack
@@ -154,7 +168,12 @@ func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 // connection, a wrapper) is served through its own Read and Write,
 // holding its goroutine and read buffer while it waits.
 func (s *Server) Serve(l net.Listener) error {
-	return s.run(l, l.Addr(), false, func(*socket) error { return s.acceptLoop(l) })
+	return s.run(l, l.Addr(), false, func(*socket) error {
+		if err := frameopts.Check(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
+			return err
+		}
+		return s.acceptLoop(l)
+	})
 }
 
 // acceptLoop accepts connections on l and starts serving each, until

@@ -53,7 +53,7 @@ func (s *sysConn) bind(r *run) {
 	s.readFn = s.readSys
 	s.peekFn = s.peekSys
 	s.writeFn = s.writeSys
-	s.bindWritev()
+	s.gather.bind(s)
 }
 
 // attach makes s read and write c's socket: through its RawConn if c is

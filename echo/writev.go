@@ -25,7 +25,7 @@ type gather struct {
 	fn func(fd uintptr) bool // writevSys, bound once
 }
 
-func (s *sysConn) bindWritev() { s.gather.fn = s.writevSys }
+func (g *gather) bind(s *sysConn) { g.fn = s.writevSys }
 
 // writeBuffers writes all of v, or fails, with writev(2) through the
 // RawConn, under WriteTimeout as write is: the deadline is set only if a

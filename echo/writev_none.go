@@ -15,11 +15,11 @@ var sysWrite = unix.Write
 
 // golang.org/x/sys/unix has no writev(2) here (and OpenBSD allows no
 // direct system calls), so a gathered write goes through the net
-// package's own writev, net.Buffers.WriteTo.
-func (s *sysConn) bindWritev() {}
-
-// gather holds nothing here: net.Buffers.WriteTo keeps its own state.
+// package's own writev, net.Buffers.WriteTo, and gather, which keeps its
+// state where writev is ours, holds nothing.
 type gather struct{}
+
+func (*gather) bind(*sysConn) {}
 
 // writeBuffers writes all of v through net.Buffers.WriteTo, one writev(2)
 // on the net package's conns, under a write deadline of WriteTimeout from

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/framesock/framesock/echo"
+	"github.com/framesock/framesock/echo/internal/frameopts"
 	"github.com/framesock/framesock/sockopt"
 )
 
@@ -33,12 +34,18 @@ const cleanupGrace = 10 * time.Second
 // s.DualStack are not used. tb.Cleanup shuts the server down and waits
 // for Serve to return, reporting through tb.Errorf a connection the test
 // left open past a 10 s grace; call s.Shutdown or s.Close to stop it
-// sooner. Start calls tb.Fatalf if it cannot listen.
+// sooner. Start calls tb.Fatalf if it cannot listen, or if Serve would
+// refuse s: a framed server whose FrameOptions and MaxMessageSize cannot
+// be right (see [echo.Server.Serve]).
 //
 // The listener is Start's own, so [echo.Server.Addr] reports it only once
 // the new goroutine has called Serve; use the address Start returns.
 func Start(tb TB, s *echo.Server) net.Addr {
 	tb.Helper()
+	if err := frameopts.Check(s.Framed, s.FrameOptions, s.MaxMessageSize); err != nil {
+		tb.Fatalf("echotest: Start: %v", err)
+		return nil
+	}
 	l, ok := start(tb, "Start", s, s.Network, "tcp", func(network, address string) (net.Listener, error) {
 		return sockopt.Listen(context.Background(), network, address, s.Options...)
 	})

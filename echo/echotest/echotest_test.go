@@ -12,6 +12,7 @@ import (
 
 	"github.com/framesock/framesock/echo"
 	"github.com/framesock/framesock/echo/echotest"
+	"github.com/framesock/framesock/frame"
 	"github.com/framesock/framesock/sockopt"
 )
 
@@ -149,17 +150,25 @@ func bind(network, address string) error {
 	return err
 }
 
-// TestStartFatal: an option that cannot be set makes Start and
-// StartPacket call Fatalf, register no cleanup, and return nil.
+// TestStartFatal: an option that cannot be set, or frame options that
+// Serve would refuse, make Start and StartPacket call Fatalf, register no
+// cleanup, and return nil.
 func TestStartFatal(t *testing.T) {
 	t.Parallel()
 	bad := []sockopt.Option{sockopt.ReadBuffer(-1)}
+	badFrame := []frame.Option{frame.WithLayout(frame.Layout{Offset: -1})}
 	tests := []struct {
 		name  string
+		fn    string // the function that must report it
 		start func(echotest.TB) net.Addr
 	}{
-		{name: "Start", start: func(tb echotest.TB) net.Addr { return echotest.Start(tb, &echo.Server{Options: bad}) }},
-		{name: "StartPacket", start: func(tb echotest.TB) net.Addr { return echotest.StartPacket(tb, &echo.PacketServer{Options: bad}) }},
+		{name: "Start", fn: "Start", start: func(tb echotest.TB) net.Addr { return echotest.Start(tb, &echo.Server{Options: bad}) }},
+		{name: "Start frame options", fn: "Start", start: func(tb echotest.TB) net.Addr {
+			return echotest.Start(tb, &echo.Server{Framed: true, FrameOptions: badFrame})
+		}},
+		{name: "StartPacket", fn: "StartPacket", start: func(tb echotest.TB) net.Addr {
+			return echotest.StartPacket(tb, &echo.PacketServer{Options: bad})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,8 +177,8 @@ func TestStartFatal(t *testing.T) {
 			if addr := tt.start(tb); addr != nil {
 				t.Errorf("returned %v, want nil", addr)
 			}
-			if len(tb.fatals) != 1 || !strings.HasPrefix(tb.fatals[0], "echotest: "+tt.name+": ") {
-				t.Errorf("Fatalf calls: %q, want one from %s", tb.fatals, tt.name)
+			if len(tb.fatals) != 1 || !strings.HasPrefix(tb.fatals[0], "echotest: "+tt.fn+": ") {
+				t.Errorf("Fatalf calls: %q, want one from %s", tb.fatals, tt.fn)
 			}
 			if len(tb.cleanups) != 0 {
 				t.Errorf("%d cleanups registered, want none", len(tb.cleanups))
