@@ -87,9 +87,10 @@ type Server struct {
 	// watches the socket with a one-shot registration (epoll, kqueue),
 	// starting a goroutine that serves the same net.Conn again when
 	// input, an end of stream or a reset arrives. A parked connection
-	// keeps every limit: IdleTimeout cuts it on time, Shutdown and Close
-	// close it at once (it has nothing in flight), and it counts in
-	// MaxConns and Stats. Zero means [DefaultParkAfter]; negative means
+	// keeps every limit: IdleTimeout cuts it on time, Close closes it at
+	// once, Shutdown half-closes it at once and lets it linger as any
+	// other connection (its client may be sending at that moment), and it
+	// counts in MaxConns and Stats. Zero means [DefaultParkAfter]; negative means
 	// connections never park; below a millisecond means a millisecond.
 	// Elsewhere connections never park.
 	//
@@ -220,9 +221,9 @@ func (s *Server) Addr() net.Addr { return s.firstAddr() }
 // the remaining connections at once and returns ctx.Err(). After Shutdown,
 // Serve returns [ErrServerClosed]; a Server cannot be restarted.
 //
-// A parked connection (see ParkAfter) has nothing in flight: Shutdown
-// closes it at once, unless input has arrived for it, in which case it is
-// half-closed and lingers as above.
+// A parked connection (see ParkAfter) gets a goroutine again at once and
+// is half-closed and lingers as above: its client may be sending a request
+// at that very moment.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	drained := s.beginShutdownLocked()
@@ -253,15 +254,16 @@ func (s *Server) Close() error {
 
 // closeParked stops p, if any, and closes the connections parked in it.
 // With graceful set (Shutdown, which has set every connection quitting),
-// a connection with input waiting is served again instead, and so
-// half-closed and lingered: closing a socket with unread input would
-// reset it, and the client could lose replies it has not read yet.
+// each is served again instead, and so half-closed and lingered as every
+// other connection is: input may arrive at any moment, even after a check
+// found none, and closing a socket with unread input would reset it, so
+// that the client could lose the reply to a request already sent.
 func (s *Server) closeParked(p *poller, graceful bool) {
 	if p == nil {
 		return
 	}
 	for _, c := range p.stop() {
-		if graceful && inputWaiting(c.nc) {
+		if graceful {
 			go c.serve(false)
 			continue
 		}

@@ -33,6 +33,3 @@ func (s *sysConn) waitReadable() error { return nil }
 func (s *sysConn) write(p []byte) (int, error) { return s.r.plainWrite(p) }
 
 func (s *sysConn) writeBuffers(v *net.Buffers) (int64, error) { return s.r.plainWriteBuffers(v) }
-
-// inputWaiting is never asked here: no connection parks.
-func inputWaiting(net.Conn) bool { return false }

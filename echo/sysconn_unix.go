@@ -217,22 +217,3 @@ func (s *sysConn) writeFailed(op string, err error) bool {
 	}
 	return false
 }
-
-// inputWaiting reports whether nc's socket has input or an end of stream
-// waiting to be read.
-func inputWaiting(nc net.Conn) bool {
-	rc := rawConn(nc)
-	if rc == nil {
-		return false
-	}
-	var b [1]byte
-	waiting := false
-	rc.Control(func(fd uintptr) {
-		err := peek(int(fd), b[:])
-		for err == unix.EINTR {
-			err = peek(int(fd), b[:])
-		}
-		waiting = err != unix.EAGAIN
-	})
-	return waiting
-}
