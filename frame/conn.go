@@ -79,7 +79,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 func (c *Conn) SendFrame(ctx context.Context, fields, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	framed := len(payload) + c.w.cfg.headerLen(len(payload))
+	framed := len(payload) + c.w.cfg.headerLen(uint64(len(payload)))
 	return c.send(ctx, framed, func() error {
 		if err := c.w.WriteFrame(fields, payload); err != nil {
 			return err
@@ -99,7 +99,7 @@ func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
 	defer c.wmu.Unlock()
 	size := 0
 	for _, m := range msgs {
-		size += len(m) + c.w.cfg.headerLen(len(m))
+		size += len(m) + c.w.cfg.headerLen(uint64(len(m)))
 	}
 	return c.send(ctx, size, func() error { return c.w.WriteBatch(msgs...) })
 }
