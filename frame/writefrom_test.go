@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"testing"
 	"testing/iotest"
@@ -70,7 +71,7 @@ func TestWriteMessageFromRefused(t *testing.T) {
 		fields   []byte // nil: WriteMessageFrom
 		size     int64
 		want     error
-		max      int    // the limit a *SizeError reports, 0 if none
+		max      uint64 // the limit a *SizeError reports (at most math.MaxInt), 0 if none
 		okFields []byte // fields of a frame the layout takes
 	}{
 		{"negative", frame.Layout{}, nil, nil, -1, nil, 0, nil},
@@ -104,7 +105,7 @@ func TestWriteMessageFromRefused(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 			var se *frame.SizeError
-			if tt.max != 0 && (!errors.As(err, &se) || se.Max != tt.max || se.Size != uint64(tt.size) || !se.Stream) {
+			if tt.max != 0 && (!errors.As(err, &se) || uint64(se.Max) != min(tt.max, math.MaxInt) || se.Size != uint64(tt.size) || !se.Stream) {
 				t.Errorf("err = %#v, want a *SizeError for %d bytes above %d", err, tt.size, tt.max)
 			}
 			if w.writes != 0 || fw.Buffered() != before {

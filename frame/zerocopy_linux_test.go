@@ -53,25 +53,6 @@ func procIO(t *testing.T) (rchar, syscr int64) {
 	return rchar, syscr
 }
 
-// scratchFile creates a file on tmpfs (/dev/shm) where there is one, so
-// that the disk does not set the pace, or else in the test's directory.
-func scratchFile(t testing.TB, name string) *os.File {
-	t.Helper()
-	dir := t.TempDir()
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if d, err := os.MkdirTemp("/dev/shm", "framesock"); err == nil {
-			dir = d
-			t.Cleanup(func() { os.RemoveAll(d) })
-		}
-	}
-	f, err := os.Create(dir + "/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
 // fileHash returns the hash of f's first n bytes.
 func fileHash(t *testing.T, f *os.File, n int64, seed maphash.Seed) uint64 {
 	t.Helper()
