@@ -30,7 +30,7 @@ const streamBenchSize = 256 << 20
 //	for i in 1 2 3 4 5 6 7 8; do
 //	  go test -run '^$' -bench 'Stream' -count 1 ./frame/ >> stream.txt
 //	done
-//	go run golang.org/x/perf/cmd/benchstat@latest -col /impl stream.txt
+//	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col /impl -filter '.unit:(B/s)' stream.txt
 func BenchmarkStream(b *testing.B) {
 	src := scratchFile(b, "src")
 	if _, err := io.Copy(src, &pattern{n: streamBenchSize}); err != nil {

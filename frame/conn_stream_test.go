@@ -112,6 +112,8 @@ func TestConnRecvReaderCancel(t *testing.T) {
 				t.Parallel()
 				client, server := tcpPair(t)
 				sc := frame.NewConn(server)
+				// A bound for a read that the context fails to stop.
+				sc.SetReadDeadline(time.Now().Add(time.Minute))
 				msg := payload(41, 100000)
 				wire := encode(t, frame.Uint32BE, msg, []byte("next"))
 				if _, err := client.Write(wire[:50000]); err != nil {

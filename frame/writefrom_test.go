@@ -282,3 +282,45 @@ func TestWriteMessageFromTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamAllocs checks that streaming through the copy paths takes no
+// memory per message in steady state, but for the body NextReader
+// returns: WriteMessageFrom's buffer and the one the body copies through
+// come from the pools.
+func TestStreamAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("skipping: sync.Pool drops buffers at random under the race detector")
+	}
+	big := payload(23, 1<<20)
+	src := bytes.NewReader(big)
+	w := frame.NewWriter(io.Discard)
+	write := func() {
+		src.Reset(big)
+		if err := w.WriteMessageFrom(src, int64(len(big))); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	if n := testing.AllocsPerRun(20, write); n != 0 {
+		t.Errorf("WriteMessageFrom of 1 MiB: %v allocations, want 0", n)
+	}
+	r := frame.NewReader(&loopReader{data: encode(t, frame.Uint32BE, big)})
+	var sink countingWriter
+	read := func() {
+		sink.Reset()
+		_, body, err := r.NextReader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := body.(io.WriterTo).WriteTo(&sink); err != nil || n != int64(len(big)) {
+			t.Fatalf("WriteTo = %d, %v", n, err)
+		}
+	}
+	read()
+	if n := testing.AllocsPerRun(20, read); n > 1 {
+		t.Errorf("NextReader and WriteTo of 1 MiB: %v allocations, want 1 (the body)", n)
+	}
+}
