@@ -156,10 +156,10 @@ func (w *Writer) streamFrom(call string, fields []byte, src io.Reader, size int6
 }
 
 // srcErr returns the error for a streamed frame whose src returned err
-// after got of size bytes, once some of the frame was sent or not: a src
-// that ended early breaks the Writer in any case, with an error matching
-// io.ErrUnexpectedEOF; other errors only when the peer saw part of the
-// frame.
+// after got of size bytes; sent says whether the peer may have seen part
+// of the frame. A src that ended early breaks the Writer in any case,
+// with an error matching io.ErrUnexpectedEOF; other errors only once the
+// frame was sent in part.
 func (w *Writer) srcErr(call string, err error, got, size int64, sent bool) error {
 	switch {
 	case err == nil:
