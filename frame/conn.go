@@ -117,7 +117,8 @@ func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
 // then, or src fails or ends early, the error is returned and every later
 // Send returns an error that wraps it, because the peer is inside a
 // message that nothing else can complete; close the Conn. So give ctx the
-// time the whole transfer needs.
+// time the whole transfer needs. ctx interrupts writes to the connection,
+// not a read of src that blocks: bound src yourself.
 func (c *Conn) SendFrom(ctx context.Context, src io.Reader, size int64) error {
 	if c.w.cfg.fields != 0 && c.w.cfg.err == nil {
 		return c.w.cfg.layout.noFields("Conn.SendFrom", "Conn.SendFrameFrom")
