@@ -25,7 +25,8 @@ import (
 // through [Conn.SetReadDeadline] or [Conn.SetWriteDeadline] is restored
 // afterwards, so set deadlines through the Conn, not the net.Conn. Because
 // a Reader resumes after a timeout, a cancelled Recv loses no bytes: the
-// next Recv continues the frame.
+// next Recv continues the frame. [Conn.RecvReader] and [Conn.SendFrom]
+// stream messages too large to hold in memory.
 type Conn struct {
 	nc net.Conn
 
@@ -79,7 +80,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 func (c *Conn) SendFrame(ctx context.Context, fields, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	framed := len(payload) + c.w.cfg.headerLen(len(payload))
+	framed := int64(len(payload) + c.w.cfg.headerLen(uint64(len(payload))))
 	return c.send(ctx, framed, func() error {
 		if err := c.w.WriteFrame(fields, payload); err != nil {
 			return err
@@ -99,14 +100,49 @@ func (c *Conn) SendBatch(ctx context.Context, msgs ...[]byte) error {
 	defer c.wmu.Unlock()
 	size := 0
 	for _, m := range msgs {
-		size += len(m) + c.w.cfg.headerLen(len(m))
+		size += len(m) + c.w.cfg.headerLen(uint64(len(m)))
 	}
-	return c.send(ctx, size, func() error { return c.w.WriteBatch(msgs...) })
+	return c.send(ctx, int64(size), func() error { return c.w.WriteBatch(msgs...) })
+}
+
+// SendFrom writes one message of exactly size bytes read from src, as
+// [Writer.WriteMessageFrom] does, for a payload too large to hold in
+// memory, and flushes it. A Send or SendFrom from another goroutine
+// waits until it is done, so messages never interleave.
+//
+// Before any byte of the message was written, the guarantees of Send
+// hold: if ctx ends, or the write deadline expires, the message is not
+// sent and SendFrom returns ctx.Err() (or the timeout). Once the message
+// is on its way, it cannot be interrupted without cutting it: if ctx ends
+// then, or src fails or ends early, the error is returned and every later
+// Send returns an error that wraps it, because the peer is inside a
+// message that nothing else can complete; close the Conn. So give ctx the
+// time the whole transfer needs. ctx interrupts writes to the connection,
+// not a read of src that blocks: bound src yourself.
+func (c *Conn) SendFrom(ctx context.Context, src io.Reader, size int64) error {
+	if c.w.cfg.fields != 0 && c.w.cfg.err == nil {
+		return c.w.cfg.layout.noFields("Conn.SendFrom", "Conn.SendFrameFrom")
+	}
+	return c.SendFrameFrom(ctx, nil, src, size)
+}
+
+// SendFrameFrom is SendFrom for a layout with header fields, written as
+// [Writer.WriteFrameFrom] writes them.
+func (c *Conn) SendFrameFrom(ctx context.Context, fields []byte, src io.Reader, size int64) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	framed := int64(c.w.cfg.headerLen(uint64(size))) + size
+	return c.send(ctx, framed, func() error {
+		if err := c.w.WriteFrameFrom(fields, src, size); err != nil {
+			return err
+		}
+		return c.w.Flush()
+	})
 }
 
 // send runs write under ctx. framed is the size on the wire of what write
 // sends, to know whether any of it was written when a timeout stops it.
-func (c *Conn) send(ctx context.Context, framed int, write func() error) error {
+func (c *Conn) send(ctx context.Context, framed int64, write func() error) error {
 	var stop func()
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {
@@ -129,10 +165,10 @@ func (c *Conn) send(ctx context.Context, framed int, write func() error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) && c.w.Buffered() == framed {
+	if errors.Is(err, os.ErrDeadlineExceeded) && int64(c.w.Buffered()) == framed {
 		// None of this message reached the wire: forget it, so that
 		// a failed Send does not deliver it later.
-		c.w.dropTail(framed)
+		c.w.dropTail(int(framed))
 	}
 	if cerr := ctxErr(ctx, err); cerr != nil {
 		return cerr
@@ -189,6 +225,106 @@ func (c *Conn) recv(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return msg, nil
+}
+
+// RecvReader reads the next frame's header and returns the length of its
+// payload and a reader of it, as [Reader.NextReader] does, for a payload
+// too large to hold in memory. The body is valid until the next Recv,
+// RecvFrame, RecvReader or RecvFrameReader, which skips what is left of
+// it; reads of a stale body return [ErrBodyClosed].
+//
+// ctx governs the whole message: the wait for its header, and each read of
+// body after RecvReader returned, until the body is done. When ctx ends,
+// a blocked read returns ctx.Err() at once, and nothing of the stream is
+// lost. If that happens while RecvReader waits for the header, the next
+// call resumes the frame and returns the message, as Recv does. If it
+// happens while the body is read, later reads of the body return
+// ctx.Err() too (ctx is over), and the next receiving call skips the rest
+// of the payload and returns the next message, so the Conn stays in sync:
+// ending ctx abandons the message, not the connection. So give ctx the
+// time the whole transfer needs. Reads of body are serialised with Recv.
+func (c *Conn) RecvReader(ctx context.Context) (size int64, body io.Reader, err error) {
+	_, size, body, err = c.RecvFrameReader(ctx)
+	return size, body, err
+}
+
+// RecvFrameReader is RecvReader that also returns the frame's whole
+// header, as [Reader.Header] does, valid until the next receiving call.
+func (c *Conn) RecvFrameReader(ctx context.Context) (header []byte, size int64, body io.Reader, err error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	var b io.Reader
+	err = c.readCtx(ctx, c.r.ready(), func() error {
+		size, b, err = c.r.NextReader()
+		return err
+	})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return c.r.Header(), size, &connBody{c: c, ctx: ctx, body: b.(*bodyReader)}, nil
+}
+
+// readCtx runs op, a read of c.r, under ctx as Recv does; ready says that
+// op will not block, so that no deadline needs setting.
+func (c *Conn) readCtx(ctx context.Context, ready bool, op func() error) error {
+	if ctx.Done() == nil {
+		return op()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ready {
+		return op()
+	}
+	c.dmu.Lock()
+	user := c.rdl
+	c.dmu.Unlock()
+	stop := c.watch(ctx, c.nc.SetReadDeadline, user)
+	err := op()
+	stop()
+	if cerr := ctxErr(ctx, err); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// A connBody reads the payload of the message RecvReader returned, under
+// the Conn's receive lock and RecvReader's context.
+type connBody struct {
+	c    *Conn
+	ctx  context.Context
+	body *bodyReader
+}
+
+// Read reads the next bytes of the payload, as the body of
+// [Reader.NextReader] does, under the context of RecvReader.
+func (b *connBody) Read(p []byte) (n int, err error) {
+	b.c.rmu.Lock()
+	defer b.c.rmu.Unlock()
+	if !b.body.live() {
+		return 0, ErrBodyClosed
+	}
+	err = b.c.readCtx(b.ctx, b.body.ready(), func() error {
+		n, err = b.body.Read(p)
+		return err
+	})
+	return n, err
+}
+
+// WriteTo writes the rest of the payload to w, without a copy through
+// user space where the platform can, as the body of [Reader.NextReader]
+// does, under the context of RecvReader.
+func (b *connBody) WriteTo(w io.Writer) (n int64, err error) {
+	b.c.rmu.Lock()
+	defer b.c.rmu.Unlock()
+	if !b.body.live() {
+		return 0, ErrBodyClosed
+	}
+	err = b.c.readCtx(b.ctx, false, func() error {
+		n, err = b.body.WriteTo(w)
+		return err
+	})
+	return n, err
 }
 
 // watch applies ctx to the deadline that set controls: the context's

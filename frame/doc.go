@@ -112,6 +112,23 @@
 // [context.Context] to Send and Recv (SendFrame and RecvFrame with header
 // fields), and makes sending safe for concurrent use.
 //
+// # Large messages
+//
+// A message too large to hold in memory streams. [Reader.NextReader]
+// returns its payload as an [io.Reader], valid until the next read, which
+// skips what is left of it; [Writer.WriteMessageFrom] (and
+// [Writer.WriteFrameFrom], with header fields) sends one of a given size
+// from an io.Reader; [Conn.RecvReader] and [Conn.SendFrom] do the same
+// with a context. Streamed messages have a limit of their own,
+// [WithMaxStreamSize], by default that of WithMaxSize: the payload takes
+// no memory, but a receiver still says how much it takes. Between a file
+// and a TCP socket on Linux the payload goes through sendfile(2) and
+// splice(2), not through user space: WriteMessageFrom from a regular
+// *os.File to a *net.TCPConn, and [io.Copy] from a body on a
+// *net.TCPConn into a regular *os.File. A message that a writer has begun
+// and cannot finish (its source ends early or fails, or a timeout cuts
+// it) leaves the peer inside it, so the Writer is broken from then on.
+//
 // # Limits
 //
 // Every reader and writer has a maximum payload size, [DefaultMaxSize] (16

@@ -39,6 +39,12 @@ var (
 	// Writer that has nothing to read from or write to: the zero value
 	// before Reset, one reset to nil, or a Reader after Handoff.
 	ErrNoStream = errors.New("frame: no underlying reader or writer; use NewReader, NewWriter or Reset")
+
+	// ErrBodyClosed is returned by a body that [Reader.NextReader] or
+	// [Conn.RecvReader] handed out, when it is read after the next call
+	// on its Reader or Conn (or a Reset or Handoff) moved on to the next
+	// message: a stale body never returns another message's bytes.
+	ErrBodyClosed = errors.New("frame: read from a message body after the next message was read")
 )
 
 // errNegativeRead and errInvalidWrite report an io.Reader or io.Writer
@@ -64,6 +70,7 @@ type SizeError struct {
 	Max         int    // the limit in force on the payload: the configured maximum or what Layout can express
 	Layout      Layout // the layout in use; the zero Layout is the default format
 	HeaderBytes []byte // the whole header as received, which may show what the peer speaks; nil on the sending side
+	Stream      bool   // the message was to be streamed (NextReader, WriteMessageFrom): Max is WithMaxStreamSize's
 }
 
 var _ error = (*SizeError)(nil)
@@ -89,6 +96,8 @@ func (e *SizeError) Error() string {
 		b.WriteString(" cannot express more")
 	case e.Max == math.MaxInt:
 		b.WriteString("; more than an int holds")
+	case e.Stream:
+		b.WriteString("; raise it with frame.WithMaxStreamSize")
 	default:
 		b.WriteString("; raise it with frame.WithMaxSize")
 	}

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"time"
@@ -303,4 +306,38 @@ func ExampleReader_SetLayout() {
 	// Output:
 	// startup: 00 03 00 00 (5 bytes buffered)
 	// then: type X
+}
+
+// A 64 MiB message, four times what ReadMessage accepts by default,
+// streamed through a pipe: the sender reads it from an io.Reader as it
+// writes, the receiver hands its bytes to an io.Writer as they arrive,
+// and neither holds more than a buffer of it.
+func ExampleReader_NextReader() {
+	const size = 64 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		w := frame.NewWriter(pw, frame.WithMaxStreamSize(size))
+		src := io.LimitReader(rand.NewChaCha8([32]byte{}), size) // a file, a socket...
+		err := w.WriteMessageFrom(src, size)
+		if err == nil {
+			err = w.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+
+	r := frame.NewReader(pr, frame.WithMaxStreamSize(size))
+	n, body, err := r.NextReader()
+	if err != nil {
+		log.Fatal(err)
+	}
+	sum := sha256.New()
+	copied, err := io.Copy(sum, body) // into a file on a TCP socket: splice(2)
+	fmt.Println(n, copied, err)
+	fmt.Printf("sha256 %x...\n", sum.Sum(nil)[:8])
+	_, _, err = r.NextReader()
+	fmt.Println(err)
+	// Output:
+	// 67108864 67108864 <nil>
+	// sha256 4291e08003394371...
+	// EOF
 }

@@ -264,3 +264,122 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStream reads arbitrary bytes with a random layout twice: once with
+// ReadMessage, the reference, and once mixing ReadMessage, AppendMessage
+// and NextReader whose bodies are drained, read in part or not at all,
+// through a reader that may time out. It checks that the mixed reads never
+// panic nor hold memory past the maximum, and stay in sync: each returns
+// the reference's message (or the start of it that was read), or its
+// error.
+func FuzzStream(f *testing.F) {
+	for i, h := range headers {
+		l := frame.Layout{Length: h}
+		f.Add(encodeFrames(l, testFrame{nil, []byte("hello")}, testFrame{nil, nil}, testFrame{nil, make([]byte, 700)}, testFrame{nil, []byte("world")}), uint8(i), uint16(1000), uint8(0), uint64(1), uint8(0), uint8(0), int8(0))
+		f.Add(encodeFrames(l, testFrame{nil, make([]byte, 300)}, testFrame{nil, []byte("x")})[:200], uint8(i), uint16(1000), uint8(2), uint64(2), uint8(0), uint8(0), int8(0))
+		f.Add(encodeFrames(l, testFrame{nil, make([]byte, 200)}, testFrame{nil, []byte("x")}), uint8(i), uint16(150), uint8(1), uint64(3), uint8(0), uint8(0), int8(0))
+	}
+	pg := frame.Layout{Offset: 1, Length: frame.Uint32BE, Adjust: -4}
+	f.Add(encodeFrames(pg, testFrame{[]byte("d"), make([]byte, 2000)}, testFrame{[]byte("c"), nil}), uint8(0), uint16(5000), uint8(2), uint64(4), uint8(1), uint8(0), int8(-4))
+	f.Fuzz(func(t *testing.T, data []byte, hdr uint8, maxSize uint16, flags uint8, seed uint64, offset, after uint8, adjust int8) {
+		l := fuzzLayout(hdr, offset, after, adjust)
+		limit := int(maxSize)
+		if l.Adjust > limit {
+			return // refused when given: FuzzReader checks that
+		}
+		opts := []frame.Option{frame.WithLayout(l), frame.WithMaxSize(limit),
+			frame.WithDiscardOversize(flags&1 != 0), frame.WithBufferSize(512)}
+
+		// The reference: each message, or the error in its place.
+		type result struct {
+			msg []byte
+			err error
+		}
+		var want []result
+		ref := frame.NewReader(bytes.NewReader(data), opts...)
+		for range len(data) + 2 {
+			m, err := ref.ReadMessage()
+			want = append(want, result{bytes.Clone(m), err})
+			if err != nil && !(flags&1 != 0 && errors.Is(err, frame.ErrTooLarge)) {
+				break
+			}
+		}
+
+		rng := rand.New(rand.NewPCG(seed, seed>>32))
+		var src io.Reader = bytes.NewReader(data)
+		if flags&2 != 0 {
+			src = iotest.TimeoutReader(iotest.HalfReader(src))
+		}
+		r := frame.NewReader(src, opts...)
+		// call reads the next message one way, retrying timeouts, and
+		// returns what it read and how much of the message that is
+		// (-1: all of it).
+		call := func() ([]byte, int, error) {
+			for range 100 {
+				var m []byte
+				var err error
+				n := -1
+				switch k := rng.IntN(5); k {
+				case 0:
+					m, err = r.ReadMessage()
+				case 1:
+					m, err = r.AppendMessage(nil)
+				default:
+					var size int64
+					var body io.Reader
+					if size, body, err = r.NextReader(); err == nil {
+						n = [...]int{0, int(size), rng.IntN(int(size) + 1)}[k-2]
+						m, err = readAtMost(body, n)
+					}
+				}
+				if !isTimeout(err) {
+					return m, n, err
+				}
+			}
+			t.Fatal("no end of timeouts")
+			return nil, 0, nil
+		}
+		maxHeld := 512 + 4*max(limit, 64<<10)
+		for i, w := range want {
+			got, n, err := call()
+			if held := r.HeldBytes(); held > maxHeld {
+				t.Fatalf("holding %d bytes with a maximum of %d", held, limit)
+			}
+			switch {
+			case w.err == nil:
+				if n >= 0 {
+					w.msg = w.msg[:n]
+				}
+				if err != nil || !bytes.Equal(got, w.msg) {
+					t.Fatalf("message %d: %s, %v; want %s", i, describe(got), err, describe(w.msg))
+				}
+				continue
+			case errors.Is(w.err, io.ErrUnexpectedEOF) && err == nil && n >= 0:
+				// A body read in part before the cut: the next
+				// call meets it.
+				if _, _, err = call(); !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("message %d after a body read in part: %v, want io.ErrUnexpectedEOF", i, err)
+				}
+			case w.err == io.EOF:
+				if err != io.EOF {
+					t.Fatalf("message %d: %v, want io.EOF", i, err)
+				}
+			}
+			var wse, se *frame.SizeError
+			switch {
+			case errors.As(w.err, &wse):
+				if !errors.As(err, &se) || se.Size != wse.Size || se.Max != wse.Max {
+					t.Fatalf("message %d: %v, want %v", i, err, w.err)
+				}
+			case errors.Is(w.err, io.ErrUnexpectedEOF):
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("message %d: %v, want %v", i, err, w.err)
+				}
+			case errors.Is(w.err, frame.ErrInvalidHeader):
+				if !errors.Is(err, frame.ErrInvalidHeader) {
+					t.Fatalf("message %d: %v, want %v", i, err, w.err)
+				}
+			}
+		}
+	})
+}

@@ -11,7 +11,9 @@ package frame
 //   - bigp is the Reader's while a payload is received into it (big is the
 //     part received so far). start takes it, grow replaces it by a larger
 //     one, stash fills it with what a caller's buffer had received before a
-//     read error. When the payload is whole, handOut moves it to lastp.
+//     read error. When the payload is whole, handOut moves it to lastp. If
+//     NextReader takes the payload over, its body hands out big and drop
+//     gives the buffer back.
 //   - lastp belongs to the caller: it backs the slice the last ReadMessage
 //     returned, valid until the next call on the Reader (or Release), so
 //     nothing writes to it or pools it until then.
@@ -86,6 +88,13 @@ func (l *largeBufs) handOut() []byte {
 	msg := l.big
 	l.lastp, l.bigp, l.big = l.bigp, nil, nil
 	return msg
+}
+
+// drop gives back the payload being received: the Reader handed its
+// bytes out through a body, or skips them.
+func (l *largeBufs) drop() {
+	putBuf(l.bigp)
+	l.bigp, l.big = nil, nil
 }
 
 // release gives back the buffers that hold no payload in progress.

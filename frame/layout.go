@@ -190,15 +190,15 @@ func (l Layout) AppendHeader(dst, fields []byte, n int) ([]byte, error) {
 	if uint64(n) > l.maxPayload() {
 		return dst, &SizeError{Size: uint64(n), Max: clampInt(l.maxPayload()), Layout: l}
 	}
-	return l.appendHeader(dst, fields, n), nil
+	return l.appendHeader(dst, fields, uint64(n)), nil
 }
 
 // appendHeader is AppendHeader without the checks, for callers that did
 // them. The field's value n - Adjust is computed modulo 2^64, which is
 // exact for every n the checks let through.
-func (l *Layout) appendHeader(dst, fields []byte, n int) []byte {
+func (l *Layout) appendHeader(dst, fields []byte, n uint64) []byte {
 	dst = append(dst, fields[:l.Offset]...)
-	dst = l.Length.appendLength(dst, uint64(n)-uint64(l.Adjust))
+	dst = l.Length.appendLength(dst, n-uint64(l.Adjust))
 	return append(dst, fields[l.Offset:]...)
 }
 

@@ -28,22 +28,24 @@ const (
 type Option interface{ apply(*config) }
 
 type config struct {
-	built   bool  // by newConfig; false in a zero Reader or Writer
-	err     error // the first invalid option, returned by every call
-	maxSize int   // WithMaxSize's
-	discard bool
-	bufSize int // initial buffer size
-	bufMax  int // the size up to which the buffer may grow
+	built     bool  // by newConfig; false in a zero Reader or Writer
+	err       error // the first invalid option, returned by every call
+	maxSize   int   // WithMaxSize's
+	maxStream int64 // WithMaxStreamSize's, or -1 to follow maxSize
+	discard   bool
+	bufSize   int // initial buffer size
+	bufMax    int // the size up to which the buffer may grow
 
 	base Layout // the layout of the options, which Reset restores
 
 	// The layout in force and what follows from it, computed when it is
 	// set so that the paths per message only read them.
 	layout Layout
-	max    int  // the payload limit: maxSize, or less if layout cannot express it
-	plain  bool // layout is the zero Layout, read and written on a fast path
-	fixed  int  // the header's length if the field has a fixed width, else 0
-	fields int  // Offset + After: the bytes of fields WriteFrame takes
+	max    int    // the payload limit: maxSize, or less if layout cannot express it
+	stream uint64 // the limit of streamed payloads, likewise
+	plain  bool   // layout is the zero Layout, read and written on a fast path
+	fixed  int    // the header's length if the field has a fixed width, else 0
+	fields int    // Offset + After: the bytes of fields WriteFrame takes
 }
 
 type optionFunc func(*config)
@@ -77,6 +79,25 @@ func WithMaxSize(n int) Option {
 		return invalidOption("WithMaxSize(%d): negative size", n)
 	}
 	return optionFunc(func(c *config) { c.maxSize = n })
+}
+
+// WithMaxStreamSize sets the largest payload, in bytes, of a message
+// streamed by [Reader.NextReader] or [Writer.WriteMessageFrom] (and their
+// forms on [Conn]). By default it is the maximum of [WithMaxSize], so a
+// Reader built with no options refuses a streamed message above 16 MiB
+// as it refuses any other: a header that claims a gigabyte is more
+// likely a peer that does not speak the protocol ("GET " claims 1.1 GB)
+// than a message, and a receiver should say how much it is ready to
+// take. A streamed payload takes no memory, so this limit can be far
+// above WithMaxSize's, which bounds what ReadMessage holds in memory.
+// Like WithMaxSize it counts the payload only, and never exceeds what the
+// layout can express. A negative n makes every call fail with an error
+// matching [ErrInvalidOption].
+func WithMaxStreamSize(n int64) Option {
+	if n < 0 {
+		return invalidOption("WithMaxStreamSize(%d): negative size", n)
+	}
+	return optionFunc(func(c *config) { c.maxStream = n })
 }
 
 // WithHeader sets the format of the length header (default [Uint32BE]):
@@ -128,7 +149,7 @@ func WithBufferSize(n int) Option {
 }
 
 func newConfig(opts []Option) config {
-	c := config{built: true, maxSize: DefaultMaxSize, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
+	c := config{built: true, maxSize: DefaultMaxSize, maxStream: -1, bufSize: defaultBufferSize, bufMax: maxAdaptiveBufferSize}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -160,6 +181,11 @@ func (c config) orDefaults() config {
 func (c *config) use(l Layout) {
 	c.layout = l
 	c.max = min(c.maxSize, clampInt(l.maxPayload()))
+	c.stream = uint64(c.maxSize)
+	if c.maxStream >= 0 {
+		c.stream = uint64(c.maxStream)
+	}
+	c.stream = min(c.stream, l.maxPayload())
 	c.plain = l == Layout{}
 	c.fixed = 0
 	if l.Length != Uvarint {
@@ -192,6 +218,21 @@ func (c *config) checkPayload(n int) error {
 	return nil
 }
 
+// checkStream returns the error for streaming a payload of n bytes, or
+// nil: n must not be negative, nor above the stream limit, nor shorter
+// than a positive Adjust.
+func (c *config) checkStream(call string, n int64) error {
+	switch {
+	case n < 0:
+		return fmt.Errorf("frame: %s: negative size %d", call, n)
+	case uint64(n) > c.stream:
+		return &SizeError{Size: uint64(n), Max: clampInt(c.stream), Layout: c.layout, Stream: true}
+	case n < int64(c.layout.Adjust):
+		return c.layout.tooShort(int(n))
+	}
+	return nil
+}
+
 // payloadErr is the error of checkPayload, out of its inlined path.
 func (c *config) payloadErr(n int) error {
 	if n > c.max {
@@ -204,18 +245,21 @@ func (c *config) payloadErr(n int) error {
 // that are not what the layout takes. The calls that write messages take
 // none, and are told to use WriteFrame.
 func (c *config) fieldsErr(call string, k int) error {
-	if call == "WriteFrame" {
+	switch call {
+	case "WriteFrame", "WriteFrameFrom":
 		return c.layout.checkFields(call, k)
+	case "WriteMessageFrom":
+		return c.layout.noFields(call, "WriteFrameFrom")
 	}
 	return c.layout.noFields(call, "WriteFrame")
 }
 
 // headerLen returns the length of the header for a payload of n bytes.
-func (c *config) headerLen(n int) int {
+func (c *config) headerLen(n uint64) int {
 	if c.fixed != 0 {
 		return c.fixed
 	}
-	return c.fields + Uvarint.Len(uint64(n)-uint64(c.layout.Adjust))
+	return c.fields + Uvarint.Len(n-uint64(c.layout.Adjust))
 }
 
 // appendHeader appends the header of a payload of n bytes that passed
@@ -224,5 +268,5 @@ func (c *config) appendHeader(dst, fields []byte, n int) []byte {
 	if c.plain {
 		return binary.BigEndian.AppendUint32(dst, uint32(n))
 	}
-	return c.layout.appendHeader(dst, fields, n)
+	return c.layout.appendHeader(dst, fields, uint64(n))
 }

@@ -16,7 +16,8 @@ import (
 // starts at 4 KiB and doubles up to 64 KiB while reads keep filling it (see
 // [WithBufferSize]); a large payload gets a buffer of its own from a pool,
 // reused while large messages follow one another and returned at the first
-// small one, so a burst does not pin memory.
+// small one, so a burst does not pin memory. [Reader.NextReader] streams a
+// payload too large to hold in memory.
 //
 // A Reader keeps the state of a frame in progress across calls: after an
 // error from the underlying reader, such as a deadline or a
@@ -39,10 +40,12 @@ type Reader struct {
 
 	// A frame whose header was consumed but whose payload is incomplete.
 	inFrame bool
-	need    int       // payload length
+	need    int       // payload length; math.MaxInt while a body is out, so that ready says no
 	large   largeBufs // payloads too large for buf, and who owns their buffers
 
-	discard uint64 // bytes of an oversize payload still to skip
+	stream streamState // the message NextReader handed out (stream.go)
+
+	discard uint64 // bytes of a payload nobody reads (oversize, or a body's rest) still to skip
 	err     error  // sticky: a broken stream
 }
 
@@ -81,7 +84,7 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 // After bytes: with l := r.Layout(), append(h[:l.Offset:l.Offset],
 // h[len(h)-l.After:]...).
 func (r *Reader) Header() []byte {
-	if r.inFrame {
+	if r.inFrame && !r.stream.on {
 		return nil
 	}
 	return r.header()
@@ -106,6 +109,7 @@ func (r *Reader) SetLayout(l Layout) error {
 
 // next does everything before the payload of the next frame: it recycles
 // the last large buffer, reports a sticky error, skips an oversize payload
+// or the rest of a body
 // being discarded and reads the header.
 func (r *Reader) next() error {
 	if r.large.lastp != nil {
@@ -121,6 +125,9 @@ func (r *Reader) next() error {
 	}
 	if !r.inFrame {
 		return r.readHeader()
+	}
+	if r.stream.on {
+		return r.endBody()
 	}
 	return nil
 }
@@ -256,7 +263,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.large.reset()
 	putBuf(r.bufp)
 	cfg := r.cfg.orDefaults()
-	*r = Reader{src: src, cfg: cfg, err: cfg.err}
+	*r = Reader{src: src, cfg: cfg, err: cfg.err, stream: streamState{gen: r.stream.gen}}
 }
 
 // Release gives the Reader's buffers back to a shared pool when it holds
@@ -341,14 +348,11 @@ func (r *Reader) readHeader() error {
 		}
 		if hl > 0 {
 			if n > uint64(r.cfg.max) {
-				err := &SizeError{Size: n, Max: r.cfg.max, Layout: r.cfg.layout, HeaderBytes: bytes.Clone(r.buf[r.r : r.r+hl])}
-				r.r += hl
-				if !r.cfg.discard {
-					r.err = err
-					return err
+				if r.stream.hdr {
+					return r.streamHeader(hl, n)
 				}
-				r.discard = n
-				return err
+				r.r += hl
+				return r.refuse(r.buf[r.r-hl:r.r], n, uint64(r.cfg.max), false)
 			}
 			r.markHeader(r.r, hl)
 			r.r += hl
@@ -428,23 +432,4 @@ func (r *Reader) payloadErr(err error, got int) error {
 		return r.err
 	}
 	return err
-}
-
-// skip discards the rest of an oversize payload.
-func (r *Reader) skip() error {
-	for {
-		k := min(r.discard, uint64(r.w-r.r))
-		r.r += int(k)
-		r.discard -= k
-		if r.discard == 0 {
-			return nil
-		}
-		if err := r.fill(); err != nil {
-			if err == io.EOF {
-				r.err = fmt.Errorf("frame: stream ended with %d bytes of an oversize payload unread: %w", r.discard, io.ErrUnexpectedEOF)
-				return r.err
-			}
-			return err
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -47,6 +48,65 @@ var readAPIs = []struct {
 			return nil, io.EOF
 		}
 	}},
+	{"Reader.NextReader/Read", nextReaderAPI(64 << 10)},
+	{"Reader.NextReader/WriteTo", nextReaderAPI(0)},
+}
+
+// nextReaderAPI reads each message with NextReader and then its body
+// through reads of n bytes, or through WriteTo if n is 0, as a caller that
+// streams messages does. A timeout inside the body is retried there, the
+// way a caller retries after a deadline; one before the body is returned,
+// so that collect retries NextReader.
+func nextReaderAPI(n int) func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+	return func(r io.Reader, opts ...frame.Option) func() ([]byte, error) {
+		fr := frame.NewReader(r, opts...)
+		return func() ([]byte, error) {
+			size, body, err := fr.NextReader()
+			if err != nil {
+				return nil, err
+			}
+			m, err := readBody(body, n)
+			if err == nil && int64(len(m)) != size {
+				err = fmt.Errorf("NextReader said %d bytes, the body had %d", size, len(m))
+			}
+			return m, err
+		}
+	}
+}
+
+// readBody reads body to its end through reads of n bytes, or through its
+// WriteTo if n is 0, retrying timeouts (a bounded number of times). It
+// returns the payload, empty and non-nil if there is none.
+func readBody(body io.Reader, n int) ([]byte, error) {
+	msg := []byte{}
+	buf := make([]byte, n)
+	for range 1 << 20 {
+		var err error
+		if n == 0 {
+			var b bytes.Buffer
+			_, err = body.(io.WriterTo).WriteTo(&b)
+			msg = append(msg, b.Bytes()...)
+			if err == nil {
+				return msg, nil
+			}
+		} else {
+			var k int
+			k, err = body.Read(buf)
+			msg = append(msg, buf[:k]...)
+			if err == io.EOF {
+				return msg, nil
+			}
+		}
+		if err != nil && !isTimeout(err) {
+			return msg, err
+		}
+	}
+	return msg, errors.New("readBody: no end after 2^20 reads")
+}
+
+// isTimeout reports the timeouts of iotest.TimeoutReader and of deadlines.
+func isTimeout(err error) bool {
+	return errors.Is(err, iotest.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // TestReadPartialData checks that every read API returns whole messages

@@ -23,7 +23,8 @@ var sendWriters = sync.Pool{New: func() any { return NewWriter(nil) }}
 // Write errors are sticky, as in [bufio.Writer], except timeouts (errors
 // matching [os.ErrDeadlineExceeded]): after one, the bytes not yet written
 // stay buffered and the next Flush or write sends them first, so a frame
-// is never cut short on the wire.
+// is never cut short on the wire. [Writer.WriteMessageFrom] streams a
+// payload too large to hold in memory; a timeout that cuts one is sticky.
 //
 // The frame's layout is set by [WithLayout] and changed between messages
 // by [Writer.SetLayout]; [Writer.WriteFrame] writes the header fields of
@@ -113,7 +114,7 @@ func (w *Writer) write(call string, fields, p []byte) error {
 	if err := w.cfg.checkPayload(len(p)); err != nil {
 		return err
 	}
-	hl := w.cfg.headerLen(len(p))
+	hl := w.cfg.headerLen(uint64(len(p)))
 	if w.bufp == nil {
 		w.acquire(0)
 	}
@@ -175,7 +176,7 @@ func (w *Writer) WriteBatch(msgs ...[]byte) error {
 		if err := w.cfg.checkPayload(len(m)); err != nil {
 			return err
 		}
-		room += w.cfg.headerLen(len(m))
+		room += w.cfg.headerLen(uint64(len(m)))
 		if w.bw == nil || len(m) < vectorThreshold {
 			room += len(m)
 		}

@@ -45,6 +45,23 @@ var writeAPIs = []struct {
 		}
 		return fw.WriteBatch(msgs[1:]...)
 	}},
+	{"Writer.WriteMessageFrom", writeFromAPI(func(r io.Reader) io.Reader { return r })},
+	{"Writer.WriteMessageFrom/OneByteReader", writeFromAPI(iotest.OneByteReader)},
+	{"Writer.WriteMessageFrom/buffer512", writeFromAPI(iotest.HalfReader, frame.WithBufferSize(512))},
+}
+
+// writeFromAPI writes each message with WriteMessageFrom from a reader of
+// it that wrap makes.
+func writeFromAPI(wrap func(io.Reader) io.Reader, more ...frame.Option) func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
+	return func(w io.Writer, msgs [][]byte, opts ...frame.Option) error {
+		fw := frame.NewWriter(w, append(opts, more...)...)
+		for _, m := range msgs {
+			if err := fw.WriteMessageFrom(wrap(bytes.NewReader(m)), int64(len(m))); err != nil {
+				return err
+			}
+		}
+		return fw.Flush()
+	}
 }
 
 // TestWriteRoundTrip checks that every write API produces exactly the
