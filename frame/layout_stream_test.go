@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"testing/iotest"
@@ -234,10 +235,11 @@ func TestLayoutHandoff(t *testing.T) {
 	}
 }
 
-// TestWriteFrameTimeoutResumes: through writers that accept part of each
-// write and then time out, frames with header fields (small ones gathered
-// in the buffer, large ones written around it) arrive whole and in order
-// once Flush is retried: the wire is the reference encoding.
+// TestWriteFrameTimeoutResumes: over a connection whose peer reads
+// slowly, so that writes time out having written part of their bytes,
+// frames with header fields (small ones gathered in the buffer, large
+// ones written around it) arrive whole and in order once Flush is
+// retried: the wire is the reference encoding.
 func TestWriteFrameTimeoutResumes(t *testing.T) {
 	t.Parallel()
 	l := frame.Layout{Offset: 1, Length: frame.Uint24BE, After: 2, Adjust: -6}
@@ -247,39 +249,28 @@ func TestWriteFrameTimeoutResumes(t *testing.T) {
 	}
 	for _, tw := range []struct {
 		name string
-		make func() (io.Writer, *bytes.Buffer)
+		wrap func(net.Conn) io.Writer
 	}{
-		{"Write", func() (io.Writer, *bytes.Buffer) {
-			w := &timeoutWriter{chunk: 1000}
-			return w, &w.Buffer
-		}},
-		{"WriteBuffers", func() (io.Writer, *bytes.Buffer) {
-			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}}
-			return w, &w.Buffer
-		}},
+		{"Write", func(c net.Conn) io.Writer { return c }},
+		{"WriteBuffers", func(c net.Conn) io.Writer { return &gatherWriter{Conn: c} }},
 	} {
 		t.Run(tw.name, func(t *testing.T) {
 			t.Parallel()
-			dst, out := tw.make()
-			w := frame.NewWriter(dst, frame.WithLayout(l), frame.WithBufferSize(512))
-			for _, f := range frames {
-				// After a timeout the frame has been taken.
-				if err := w.WriteFrame(f.fields, f.payload); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
+			inBubble(t, func(t *testing.T) {
+				peer := newSlowPeer(t, 1000)
+				w := frame.NewWriter(tw.wrap(peer.w), frame.WithLayout(l), frame.WithBufferSize(512))
+				for _, f := range frames {
+					// After a timeout the frame has been taken.
+					err := peer.try(func() error { return w.WriteFrame(f.fields, f.payload) })
+					if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatal(err)
+					}
 				}
-			}
-			for range 10000 {
-				err := w.Flush()
-				if err == nil {
-					break
+				peer.flush(t, w)
+				if want, got := encodeFrames(l, frames...), peer.received(t); !bytes.Equal(want, got) {
+					t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", len(got), len(want))
 				}
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
-				}
-			}
-			if want := encodeFrames(l, frames...); !bytes.Equal(want, out.Bytes()) {
-				t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", out.Len(), len(want))
-			}
+			})
 		})
 	}
 }
