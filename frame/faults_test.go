@@ -2,9 +2,13 @@ package frame_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,4 +93,68 @@ func (s *slowPeer) received(t testing.TB) []byte {
 		t.Fatalf("peer: %v", err)
 	}
 	return s.got.Bytes()
+}
+
+// cutOff returns a connection that carries wire, or the part of it that
+// opts (TruncateAfter, ResetAfter) let through, then ends.
+func cutOff(t testing.TB, wire []byte, opts ...faultnet.Option) net.Conn {
+	t.Helper()
+	w, r := faultnet.Pipe(faultnet.Outbound(opts...))
+	t.Cleanup(func() { r.Close() })
+	// A reset at offset 0 fails the write; any other cut lets it
+	// succeed, as a send into a socket buffer does.
+	if _, err := w.Write(wire); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatal(err)
+	}
+	w.Close()
+	return r
+}
+
+// A netReadAPI is a way to read a stream of messages from a connection,
+// given a fresh reader of it, as readAPIs are from an io.Reader.
+type netReadAPI struct {
+	name string
+	read func(t testing.TB, c net.Conn, opts ...frame.Option) func() ([]byte, error)
+}
+
+// connAPIs are the ways a Conn receives, under a context that could end
+// (so that Conn applies it), but does not.
+var connAPIs = []netReadAPI{
+	{"Conn.Recv", func(t testing.TB, c net.Conn, opts ...frame.Option) func() ([]byte, error) {
+		fc, ctx := frame.NewConn(c, opts...), liveContext(t)
+		return func() ([]byte, error) { return fc.Recv(ctx) }
+	}},
+	{"Conn.RecvReader", func(t testing.TB, c net.Conn, opts ...frame.Option) func() ([]byte, error) {
+		fc, ctx := frame.NewConn(c, opts...), liveContext(t)
+		return func() ([]byte, error) {
+			size, body, err := fc.RecvReader(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := io.ReadAll(body)
+			if err == nil && int64(len(m)) != size {
+				err = fmt.Errorf("RecvReader said %d bytes, the body had %d", size, len(m))
+			}
+			return m, err
+		}
+	}},
+}
+
+// liveContext returns a context that ends when t does.
+func liveContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// netReadAPIs returns readAPIs and connAPIs, the ways to read a stream of
+// messages from a connection.
+func netReadAPIs() []netReadAPI {
+	var apis []netReadAPI
+	for _, api := range readAPIs {
+		apis = append(apis, netReadAPI{api.name, func(_ testing.TB, c net.Conn, opts ...frame.Option) func() ([]byte, error) {
+			return api.read(c, opts...)
+		}})
+	}
+	return append(apis, connAPIs...)
 }
