@@ -4,7 +4,9 @@ package frame_test
 
 import "testing"
 
-// inBubble runs f. Before Go 1.25, which has no synctest.Test, the
-// deadlines of faultnet connections pass in real time: the tests that
-// wait for them take longer, and check the same.
-func inBubble(t *testing.T, f func(t *testing.T)) { f(t) }
+// inBubble skips: before Go 1.25 there is no synctest.Test, and in real
+// time a deadline can pass before a read or write reaches the point of
+// the stream where the test needs it.
+func inBubble(t *testing.T, _ func(t *testing.T)) {
+	t.Skip("skipping: deadlines that pass at an exact point of the stream need testing/synctest (Go 1.25)")
+}

@@ -16,10 +16,10 @@ import (
 	"github.com/framesock/framesock/frame"
 )
 
-// faultWait is how far ahead the tests set the deadlines that must pass
-// while a faultnet connection waits. Inside a bubble (see inBubble) it
-// costs no real time; before Go 1.25 it is real, so it is short.
-const faultWait = time.Millisecond
+// faultWait is how far ahead the tests set the deadlines that pass while
+// a faultnet connection waits, inside a bubble (see inBubble), where the
+// wait costs no real time.
+const faultWait = time.Second
 
 // past is a deadline that has passed: a Read or Write fails at once.
 var past = time.Unix(1, 0)
@@ -59,8 +59,7 @@ func (s *slowPeer) try(write func() error) error {
 	s.w.SetWriteDeadline(time.Now().Add(faultWait))
 	err := write()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		// The window is full, unless the deadline passed before the
-		// write began (only in real time): then this read times out.
+		// The window is full: the peer empties it.
 		s.r.SetReadDeadline(time.Now().Add(faultWait))
 		n, _ := s.r.Read(s.buf)
 		s.got.Write(s.buf[:n])
@@ -93,6 +92,37 @@ func (s *slowPeer) received(t testing.TB) []byte {
 		t.Fatalf("peer: %v", err)
 	}
 	return s.got.Bytes()
+}
+
+// A stalledConn is the reading end of a faultnet pipe that holds a whole
+// stream but delivers only its first bytes, up to a stall, until resume:
+// a read past them waits for the read deadline, so a timeout falls at
+// exactly that offset of the stream, in a header or a payload, however
+// the reader reads.
+type stalledConn struct {
+	net.Conn
+	release chan struct{}
+}
+
+// stallAt returns a connection that delivers wire, then io.EOF, with a
+// stall after its first at bytes and a read deadline that passes there.
+func stallAt(t testing.TB, wire []byte, at int) *stalledConn {
+	t.Helper()
+	release := make(chan struct{})
+	w, r := faultnet.Pipe(faultnet.Outbound(faultnet.Stall(int64(at), release), faultnet.Buffer(max(len(wire), 1))))
+	t.Cleanup(func() { r.Close() })
+	if _, err := w.Write(wire); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(faultWait))
+	return &stalledConn{r, release}
+}
+
+// resume ends the stall and clears the read deadline.
+func (c *stalledConn) resume() {
+	close(c.release)
+	c.SetReadDeadline(time.Time{})
 }
 
 // cutOff returns a connection that carries wire, or the part of it that
