@@ -191,48 +191,71 @@ func TestRecvMessageDoesNotOverRead(t *testing.T) {
 	}
 }
 
+// TestReadNetPipe reads what a Writer sends, flushed at odd points, over
+// connections: net.Pipe, whose every Read returns what one Write gave,
+// and faultnet pipes that deliver each write in pieces of random size, so
+// that headers arrive split across reads. The subtests are named by seed,
+// to replay one with -run.
 func TestReadNetPipe(t *testing.T) {
 	t.Parallel()
+	pipes := []struct {
+		name string
+		pipe func() (net.Conn, net.Conn)
+	}{
+		{"net.Pipe", net.Pipe},
+	}
+	for seed := range uint64(4) {
+		pipes = append(pipes, struct {
+			name string
+			pipe func() (net.Conn, net.Conn)
+		}{fmt.Sprintf("faultnet/seed=%d", seed), func() (net.Conn, net.Conn) {
+			return faultnet.Pipe(faultnet.Seed(seed), faultnet.RandomFragments(fragmentMax))
+		}})
+	}
 	for _, h := range headers {
-		t.Run(h.String(), func(t *testing.T) {
-			t.Parallel()
-			msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
-			c1, c2 := net.Pipe()
-			defer c2.Close()
-			done := make(chan error, 1)
-			go func() {
-				w := frame.NewWriter(c1, frame.WithHeader(h))
-				for i, m := range msgs {
-					if err := w.WriteMessage(m); err != nil {
-						done <- err
-						return
-					}
-					// Flush at odd points to vary the chunking.
-					if i%3 == 0 {
-						if err := w.Flush(); err != nil {
+		msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
+		for _, p := range pipes {
+			t.Run(h.String()+"/"+p.name, func(t *testing.T) {
+				t.Parallel()
+				c1, c2 := p.pipe()
+				defer c2.Close()
+				done := make(chan error, 1)
+				go func() {
+					w := frame.NewWriter(c1, frame.WithHeader(h))
+					for i, m := range msgs {
+						if err := w.WriteMessage(m); err != nil {
 							done <- err
 							return
 						}
+						// Flush at odd points to vary the chunking.
+						if i%3 == 0 {
+							if err := w.Flush(); err != nil {
+								done <- err
+								return
+							}
+						}
 					}
+					err := w.Flush()
+					c1.Close()
+					done <- err
+				}()
+				r := frame.NewReader(c2, frame.WithHeader(h))
+				got, err := collect(t, r.ReadMessage)
+				if err != io.EOF {
+					t.Errorf("err = %v, want io.EOF", err)
 				}
-				err := w.Flush()
-				c1.Close()
-				done <- err
-			}()
-			r := frame.NewReader(c2, frame.WithHeader(h))
-			got, err := collect(t, r.ReadMessage)
-			if err != io.EOF {
-				t.Errorf("err = %v, want io.EOF", err)
-			}
-			if err := <-done; err != nil {
-				t.Fatalf("writer: %v", err)
-			}
-			if diff := diffMessages(msgs, got); diff != "" {
-				t.Errorf("messages (-want +got):\n%s", diff)
-			}
-		})
+				if err := <-done; err != nil {
+					t.Fatalf("writer: %v", err)
+				}
+				if diff := diffMessages(msgs, got); diff != "" {
+					t.Errorf("messages (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
+
+const fragmentMax = 16
 
 // streamEnds are the ways a connection's stream ends at an offset: closed
 // by the peer, so that the reader sees the end of the stream, or reset.
