@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"slices"
 	"testing"
 	"testing/iotest"
@@ -112,66 +111,14 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return w.Buffer.Write(p)
 }
 
-// timeoutWriter accepts at most chunk bytes per call and then reports a
-// deadline, like a net.Conn whose peer reads slowly, every other call.
-type timeoutWriter struct {
-	bytes.Buffer
-	chunk   int
-	calls   int
-	gathers int // calls of WriteBuffers, for timeoutGatherWriter
-}
-
-func (w *timeoutWriter) Write(p []byte) (int, error) {
-	w.calls++
-	if w.calls%2 == 0 {
-		return 0, os.ErrDeadlineExceeded
-	}
-	n := min(len(p), w.chunk)
-	w.Buffer.Write(p[:n])
-	if n < len(p) {
-		return n, os.ErrDeadlineExceeded
-	}
-	return n, nil
-}
-
-// timeoutGatherWriter is a timeoutWriter that can gather: every other
-// WriteBuffers writes at most chunk bytes of v and reports a deadline if
-// bytes remain. With keepV it returns the right count but leaves v as it
-// was, a broken contract that must not make bytes go out twice.
-type timeoutGatherWriter struct {
-	timeoutWriter
-	keepV bool
-}
-
-func (w *timeoutGatherWriter) WriteBuffers(v *net.Buffers) (int64, error) {
-	w.gathers++
-	w.calls++
-	if w.calls%2 == 0 {
-		return 0, os.ErrDeadlineExceeded
-	}
-	rest := slices.Clone(*v)
-	n, left := 0, 0
-	for i, b := range rest {
-		k := min(len(b), w.chunk-n)
-		w.Buffer.Write(b[:k])
-		n += k
-		rest[i] = b[k:]
-		left += len(rest[i])
-	}
-	if !w.keepV {
-		*v = rest
-	}
-	if left > 0 {
-		return int64(n), os.ErrDeadlineExceeded
-	}
-	return int64(n), nil
-}
-
 // gatherWriter is a connection wrapper that can gather, as one
 // implementing BuffersWriter does: it counts calls of Write and
-// WriteBuffers and passes the bytes on to the wrapped connection.
+// WriteBuffers and passes the bytes on to the wrapped connection. With
+// keepV its WriteBuffers returns the right count but leaves v as it was,
+// a broken contract that must not make bytes go out twice.
 type gatherWriter struct {
 	net.Conn
+	keepV   bool
 	writes  int
 	gathers int
 }
@@ -185,6 +132,10 @@ func (g *gatherWriter) Write(p []byte) (int, error) {
 
 func (g *gatherWriter) WriteBuffers(v *net.Buffers) (int64, error) {
 	g.gathers++
+	if g.keepV {
+		v2 := slices.Clone(*v)
+		return v2.WriteTo(g.Conn)
+	}
 	return v.WriteTo(g.Conn)
 }
 

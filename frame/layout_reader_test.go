@@ -107,31 +107,25 @@ func TestReaderSetLayout(t *testing.T) {
 	})
 	t.Run("in the middle of a frame", func(t *testing.T) {
 		t.Parallel()
-		// The startup header and 3 payload bytes, a timeout, the rest.
-		src := bytes.NewReader(pgStream)
-		calls := 0
-		r := frame.NewReader(readerFunc(func(p []byte) (int, error) {
-			if calls++; calls == 2 {
-				return 0, os.ErrDeadlineExceeded
+		inBubble(t, func(t *testing.T) {
+			// The startup header and 3 payload bytes, a timeout, the rest.
+			c := stallAt(t, pgStream, 7)
+			r := frame.NewReader(c, frame.WithLayout(pgStartup))
+			if _, err := r.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("err = %v, want a timeout", err)
 			}
-			if calls == 1 {
-				p = p[:7]
+			c.resume()
+			// The startup header was read: the frame ends as it began.
+			if err := r.SetLayout(pgTyped); err != nil {
+				t.Fatal(err)
 			}
-			return src.Read(p)
-		}), frame.WithLayout(pgStartup))
-		if _, err := r.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("err = %v, want a timeout", err)
-		}
-		// The startup header was read: the frame ends as it began.
-		if err := r.SetLayout(pgTyped); err != nil {
-			t.Fatal(err)
-		}
-		if m, err := r.ReadMessage(); err != nil || len(m) != 12 || string(r.Header()) != "\x00\x00\x00\x10" {
-			t.Fatalf("resumed = %q (header % x), %v; want the startup message", m, r.Header(), err)
-		}
-		if m, err := r.ReadMessage(); err != nil || string(m) != "select 1\x00" || r.Header()[0] != 'Q' {
-			t.Fatalf("next = %q (header % x), %v; want the Query in the new layout", m, r.Header(), err)
-		}
+			if m, err := r.ReadMessage(); err != nil || len(m) != 12 || string(r.Header()) != "\x00\x00\x00\x10" {
+				t.Fatalf("resumed = %q (header % x), %v; want the startup message", m, r.Header(), err)
+			}
+			if m, err := r.ReadMessage(); err != nil || string(m) != "select 1\x00" || r.Header()[0] != 'Q' {
+				t.Fatalf("next = %q (header % x), %v; want the Query in the new layout", m, r.Header(), err)
+			}
+		})
 	})
 	t.Run("Reset restores the layout of the options", func(t *testing.T) {
 		t.Parallel()
@@ -225,28 +219,22 @@ func TestHeaderKept(t *testing.T) {
 
 	// A timeout after the header, with nothing of the payload buffered:
 	// Release gives the buffer back with the frame in progress.
-	src := bytes.NewReader(wire)
-	calls := 0
-	r := frame.NewReader(readerFunc(func(p []byte) (int, error) {
-		if calls++; calls == 2 {
-			return 0, os.ErrDeadlineExceeded
+	inBubble(t, func(t *testing.T) {
+		c := stallAt(t, wire, len(refHeader(l, small)))
+		r := frame.NewReader(c, frame.WithLayout(l))
+		if _, err := r.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) || r.Header() != nil {
+			t.Fatalf("err = %v, Header % x; want a timeout and no header", err, r.Header())
 		}
-		if calls == 1 {
-			p = p[:len(refHeader(l, small))]
+		c.resume()
+		r.Release()
+		scribble()
+		if m, err := r.ReadMessage(); err != nil || string(m) != "small" {
+			t.Fatalf("resumed = %q, %v", m, err)
 		}
-		return src.Read(p)
-	}), frame.WithLayout(l))
-	if _, err := r.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) || r.Header() != nil {
-		t.Fatalf("err = %v, Header % x; want a timeout and no header", err, r.Header())
-	}
-	r.Release()
-	scribble()
-	if m, err := r.ReadMessage(); err != nil || string(m) != "small" {
-		t.Fatalf("resumed = %q, %v", m, err)
-	}
-	check("resumed after Release", r.Header(), small)
-	r.Reset(bytes.NewReader(wire))
-	if h := r.Header(); h != nil {
-		t.Errorf("after Reset: Header = % x, want nil", h)
-	}
+		check("resumed after Release", r.Header(), small)
+		r.Reset(bytes.NewReader(wire))
+		if h := r.Header(); h != nil {
+			t.Errorf("after Reset: Header = % x, want nil", h)
+		}
+	})
 }

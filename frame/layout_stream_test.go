@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"testing/iotest"
@@ -140,6 +141,126 @@ func TestLayoutResumeAnywhere(t *testing.T) {
 	}
 }
 
+// TestLayoutTimeoutAtEveryOffset: a read deadline that passes when the
+// stream has delivered exactly k bytes, for every k through two small
+// frames and the header of a large one (every byte of the header fields,
+// the length field and the payloads), and inside the large payload, loses
+// nothing, for every layout and read API. The messages that end by k come
+// back before the timeout, Header is nil after it (but for a body being
+// read), and once the stream resumes every message comes back whole with
+// its header. Reads take whatever has arrived, so the timeout falls with
+// a header or a payload part in the buffer, or inside a payload being
+// read straight into its destination.
+func TestLayoutTimeoutAtEveryOffset(t *testing.T) {
+	t.Parallel()
+	apis := append(readerAPIs[:len(readerAPIs):len(readerAPIs)], struct {
+		name string
+		opts []frame.Option
+		on   func(r *frame.Reader) func() ([]byte, error)
+	}{"NextReader", nil, resumedBodies})
+	for _, lt := range layouts {
+		l := lt.layout
+		var frames []testFrame
+		for i, n := range []int{0, 3, 700} {
+			if n = max(n, l.Adjust); n <= maxPayload(l, n) {
+				frames = append(frames, testFrame{payload(uint64(i), l.Offset+l.After), payload(uint64(10+i), n)})
+			}
+		}
+		wire := encodeFrames(l, frames...)
+		var ends []int // where each frame ends
+		for i := range frames {
+			ends = append(ends, len(encodeFrames(l, frames[:i+1]...)))
+		}
+		last := frames[len(frames)-1]
+		offsets := make([]int, len(wire)-len(last.payload)+1)
+		for k := range offsets {
+			offsets[k] = k
+		}
+		offsets = append(offsets, len(wire)-len(last.payload)/2, len(wire)-1)
+		for _, api := range apis {
+			t.Run(lt.name+"/"+api.name, func(t *testing.T) {
+				t.Parallel()
+				inBubble(t, func(t *testing.T) {
+					for _, k := range offsets {
+						c := stallAt(t, wire, k)
+						r := frame.NewReader(c, append(api.opts, frame.WithLayout(l), frame.WithBufferSize(512))...)
+						read := api.on(r)
+						var got, hdrs [][]byte
+						timeouts := 0
+						for range 2*len(frames) + 2 {
+							m, err := read()
+							if errors.Is(err, os.ErrDeadlineExceeded) {
+								timeouts++
+								before := 0
+								for before < len(ends) && ends[before] <= k {
+									before++
+								}
+								if len(got) != before {
+									t.Errorf("stall at %d: %d messages before the timeout, want %d", k, len(got), before)
+								}
+								if h := r.Header(); h != nil && api.name != "NextReader" {
+									t.Errorf("stall at %d: Header = % x after the timeout, want nil", k, h)
+								}
+								c.resume()
+								continue
+							}
+							if err == io.EOF {
+								break
+							}
+							if err != nil {
+								t.Fatalf("stall at %d: %v", k, err)
+							}
+							got = append(got, bytes.Clone(m))
+							hdrs = append(hdrs, bytes.Clone(r.Header()))
+						}
+						if timeouts != 1 {
+							t.Errorf("stall at %d: %d timeouts, want 1", k, timeouts)
+						}
+						if diff := diffMessages(payloads(frames), got); diff != "" {
+							t.Fatalf("stall at %d: payloads (-want +got):\n%s", k, diff)
+						}
+						for i, f := range frames {
+							if !bytes.Equal(hdrs[i], refHeader(l, f)) {
+								t.Errorf("stall at %d: frame %d: Header = % x, want % x", k, i, hdrs[i], refHeader(l, f))
+							}
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// resumedBodies reads each message with NextReader and its body in reads
+// of 100 bytes. An error inside the body is returned with the body kept,
+// so that the next call goes on reading it.
+func resumedBodies(r *frame.Reader) func() ([]byte, error) {
+	var body io.Reader
+	var msg []byte
+	buf := make([]byte, 100)
+	return func() ([]byte, error) {
+		if body == nil {
+			_, b, err := r.NextReader()
+			if err != nil {
+				return nil, err
+			}
+			body, msg = b, []byte{}
+		}
+		for range 1 << 20 {
+			n, err := body.Read(buf)
+			msg = append(msg, buf[:n]...)
+			if err == io.EOF {
+				body = nil
+				return msg, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nil, errors.New("resumedBodies: no end of the body after 2^20 reads")
+	}
+}
+
 // TestLayoutDiscardOversize: WithDiscardOversize skips exactly the
 // oversize payload, whatever the layout, through a reader that times out
 // before every byte, and the frames after it read normally.
@@ -234,10 +355,11 @@ func TestLayoutHandoff(t *testing.T) {
 	}
 }
 
-// TestWriteFrameTimeoutResumes: through writers that accept part of each
-// write and then time out, frames with header fields (small ones gathered
-// in the buffer, large ones written around it) arrive whole and in order
-// once Flush is retried: the wire is the reference encoding.
+// TestWriteFrameTimeoutResumes: over a connection whose peer reads
+// slowly, so that writes time out having written part of their bytes,
+// frames with header fields (small ones gathered in the buffer, large
+// ones written around it) arrive whole and in order once Flush is
+// retried: the wire is the reference encoding.
 func TestWriteFrameTimeoutResumes(t *testing.T) {
 	t.Parallel()
 	l := frame.Layout{Offset: 1, Length: frame.Uint24BE, After: 2, Adjust: -6}
@@ -247,39 +369,28 @@ func TestWriteFrameTimeoutResumes(t *testing.T) {
 	}
 	for _, tw := range []struct {
 		name string
-		make func() (io.Writer, *bytes.Buffer)
+		wrap func(net.Conn) io.Writer
 	}{
-		{"Write", func() (io.Writer, *bytes.Buffer) {
-			w := &timeoutWriter{chunk: 1000}
-			return w, &w.Buffer
-		}},
-		{"WriteBuffers", func() (io.Writer, *bytes.Buffer) {
-			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}}
-			return w, &w.Buffer
-		}},
+		{"Write", func(c net.Conn) io.Writer { return c }},
+		{"WriteBuffers", func(c net.Conn) io.Writer { return &gatherWriter{Conn: c} }},
 	} {
 		t.Run(tw.name, func(t *testing.T) {
 			t.Parallel()
-			dst, out := tw.make()
-			w := frame.NewWriter(dst, frame.WithLayout(l), frame.WithBufferSize(512))
-			for _, f := range frames {
-				// After a timeout the frame has been taken.
-				if err := w.WriteFrame(f.fields, f.payload); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
+			inBubble(t, func(t *testing.T) {
+				peer := newSlowPeer(t, 1000)
+				w := frame.NewWriter(tw.wrap(peer.w), frame.WithLayout(l), frame.WithBufferSize(512))
+				for _, f := range frames {
+					// After a timeout the frame has been taken.
+					err := peer.try(func() error { return w.WriteFrame(f.fields, f.payload) })
+					if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatal(err)
+					}
 				}
-			}
-			for range 10000 {
-				err := w.Flush()
-				if err == nil {
-					break
+				peer.flush(t, w)
+				if want, got := encodeFrames(l, frames...), peer.received(t); !bytes.Equal(want, got) {
+					t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", len(got), len(want))
 				}
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatal(err)
-				}
-			}
-			if want := encodeFrames(l, frames...); !bytes.Equal(want, out.Bytes()) {
-				t.Fatalf("wire (%d bytes) differs from the reference encoding (%d bytes)", out.Len(), len(want))
-			}
+			})
 		})
 	}
 }

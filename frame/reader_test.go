@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/framesock/framesock/faultnet"
 	"github.com/framesock/framesock/frame"
 )
 
@@ -189,93 +191,141 @@ func TestRecvMessageDoesNotOverRead(t *testing.T) {
 	}
 }
 
+// TestReadNetPipe reads what a Writer sends, flushed at odd points, over
+// connections: net.Pipe, whose every Read returns what one Write gave,
+// and faultnet pipes that deliver each write in pieces of random size, so
+// that headers arrive split across reads. The subtests are named by seed,
+// to replay one with -run.
 func TestReadNetPipe(t *testing.T) {
 	t.Parallel()
+	pipes := []struct {
+		name string
+		pipe func() (net.Conn, net.Conn)
+	}{
+		{"net.Pipe", net.Pipe},
+	}
+	for seed := range uint64(4) {
+		pipes = append(pipes, struct {
+			name string
+			pipe func() (net.Conn, net.Conn)
+		}{fmt.Sprintf("faultnet/seed=%d", seed), func() (net.Conn, net.Conn) {
+			return faultnet.Pipe(faultnet.Seed(seed), faultnet.RandomFragments(fragmentMax))
+		}})
+	}
 	for _, h := range headers {
-		t.Run(h.String(), func(t *testing.T) {
-			t.Parallel()
-			msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
-			c1, c2 := net.Pipe()
-			defer c2.Close()
-			done := make(chan error, 1)
-			go func() {
-				w := frame.NewWriter(c1, frame.WithHeader(h))
-				for i, m := range msgs {
-					if err := w.WriteMessage(m); err != nil {
-						done <- err
-						return
-					}
-					// Flush at odd points to vary the chunking.
-					if i%3 == 0 {
-						if err := w.Flush(); err != nil {
+		msgs := testMessages(int(min(h.MaxLength(), 1<<20)))
+		for _, p := range pipes {
+			t.Run(h.String()+"/"+p.name, func(t *testing.T) {
+				t.Parallel()
+				c1, c2 := p.pipe()
+				defer c2.Close()
+				done := make(chan error, 1)
+				go func() {
+					w := frame.NewWriter(c1, frame.WithHeader(h))
+					for i, m := range msgs {
+						if err := w.WriteMessage(m); err != nil {
 							done <- err
 							return
 						}
+						// Flush at odd points to vary the chunking.
+						if i%3 == 0 {
+							if err := w.Flush(); err != nil {
+								done <- err
+								return
+							}
+						}
 					}
+					err := w.Flush()
+					c1.Close()
+					done <- err
+				}()
+				r := frame.NewReader(c2, frame.WithHeader(h))
+				got, err := collect(t, r.ReadMessage)
+				if err != io.EOF {
+					t.Errorf("err = %v, want io.EOF", err)
 				}
-				err := w.Flush()
-				c1.Close()
-				done <- err
-			}()
-			r := frame.NewReader(c2, frame.WithHeader(h))
-			got, err := collect(t, r.ReadMessage)
-			if err != io.EOF {
-				t.Errorf("err = %v, want io.EOF", err)
-			}
-			if err := <-done; err != nil {
-				t.Fatalf("writer: %v", err)
-			}
-			if diff := diffMessages(msgs, got); diff != "" {
-				t.Errorf("messages (-want +got):\n%s", diff)
-			}
-		})
+				if err := <-done; err != nil {
+					t.Fatalf("writer: %v", err)
+				}
+				if diff := diffMessages(msgs, got); diff != "" {
+					t.Errorf("messages (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 
-// TestEOFContract checks io.EOF between messages and io.ErrUnexpectedEOF
-// inside a header or payload, for every read API and every header.
+const fragmentMax = 16
+
+// streamEnds are the ways a connection's stream ends at an offset: closed
+// by the peer, so that the reader sees the end of the stream, or reset.
+var streamEnds = []struct {
+	name string
+	at   func(n int64) faultnet.Option
+}{
+	{"closed", faultnet.TruncateAfter},
+	{"reset", faultnet.ResetAfter},
+}
+
+// endErr is the error a read API reports for a stream that ends (as
+// streamEnds[how] makes it end) where a clean close gives closed.
+func endErr(how string, closed error) error {
+	if how == "reset" {
+		return syscall.ECONNRESET
+	}
+	return closed
+}
+
+// TestEOFContract checks how every read API reports the end of a
+// connection's stream, for every header: closed between messages, io.EOF;
+// closed inside a header or payload, io.ErrUnexpectedEOF, on every later
+// call too; reset anywhere, an error matching syscall.ECONNRESET, on
+// every later call too, never taken for an end of stream.
 func TestEOFContract(t *testing.T) {
 	t.Parallel()
 	for _, h := range headers {
 		whole := encode(t, h, []byte("hello"), make([]byte, 200))
 		hdrLen := h.Len(200)
 		tests := []struct {
-			name  string
-			input []byte
-			n     int // whole messages before the error
-			want  error
+			name   string
+			at     int   // where the stream ends
+			n      int   // whole messages before the error
+			closed error // the error if it is closed there
 		}{
-			{"empty stream", nil, 0, io.EOF},
-			{"between messages", whole, 2, io.EOF},
-			{"inside first header", whole[:1], 0, io.ErrUnexpectedEOF},
-			{"inside payload", whole[:len(whole)-1], 1, io.ErrUnexpectedEOF},
-			{"inside second header", whole[:h.Len(5)+5+hdrLen-1], 1, io.ErrUnexpectedEOF},
-			{"after second header", whole[:h.Len(5)+5+hdrLen], 1, io.ErrUnexpectedEOF},
+			{"empty stream", 0, 0, io.EOF},
+			{"between messages", len(whole), 2, io.EOF},
+			{"inside first header", 1, 0, io.ErrUnexpectedEOF},
+			{"inside payload", len(whole) - 1, 1, io.ErrUnexpectedEOF},
+			{"inside second header", h.Len(5) + 5 + hdrLen - 1, 1, io.ErrUnexpectedEOF},
+			{"after second header", h.Len(5) + 5 + hdrLen, 1, io.ErrUnexpectedEOF},
 		}
 		for _, tt := range tests {
 			if tt.name == "inside second header" && hdrLen == 1 {
 				continue // a 1-byte header has no inside
 			}
-			for _, api := range readAPIs {
-				t.Run(fmt.Sprintf("%v/%s/%s", h, tt.name, api.name), func(t *testing.T) {
-					t.Parallel()
-					read := api.read(bytes.NewReader(tt.input), frame.WithHeader(h))
-					got, err := collect(t, read)
-					if len(got) != tt.n {
-						t.Errorf("got %d messages, want %d", len(got), tt.n)
-					}
-					if tt.want == io.EOF && err != io.EOF {
-						t.Fatalf("err = %v, want io.EOF itself", err)
-					}
-					if !errors.Is(err, tt.want) {
-						t.Fatalf("err = %v, want %v", err, tt.want)
-					}
-					if tt.want == io.ErrUnexpectedEOF {
-						if _, err2 := read(); !errors.Is(err2, io.ErrUnexpectedEOF) {
-							t.Errorf("second call: err = %v, want the sticky io.ErrUnexpectedEOF", err2)
+			for _, end := range streamEnds {
+				want := endErr(end.name, tt.closed)
+				for _, api := range netReadAPIs() {
+					t.Run(fmt.Sprintf("%v/%s/%s/%s", h, tt.name, end.name, api.name), func(t *testing.T) {
+						t.Parallel()
+						read := api.read(t, cutOff(t, whole, end.at(int64(tt.at))), frame.WithHeader(h))
+						got, err := collect(t, read)
+						if len(got) != tt.n {
+							t.Errorf("got %d messages, want %d", len(got), tt.n)
 						}
-					}
-				})
+						if want == io.EOF && err != io.EOF {
+							t.Fatalf("err = %v, want io.EOF itself", err)
+						}
+						if !errors.Is(err, want) {
+							t.Fatalf("err = %v, want %v", err, want)
+						}
+						if want != io.EOF {
+							if _, err2 := read(); !errors.Is(err2, want) {
+								t.Errorf("second call: err = %v, want %v again", err2, want)
+							}
+						}
+					})
+				}
 			}
 		}
 	}
@@ -285,26 +335,29 @@ func TestRecvMessageEOFContract(t *testing.T) {
 	t.Parallel()
 	whole := encode(t, frame.Uint32BE, []byte("hello"))
 	tests := []struct {
-		name  string
-		input []byte
-		want  error
+		name   string
+		at     int
+		closed error
 	}{
-		{"empty stream", nil, io.EOF},
-		{"inside header", whole[:3], io.ErrUnexpectedEOF},
-		{"after header", whole[:4], io.ErrUnexpectedEOF},
-		{"inside payload", whole[:6], io.ErrUnexpectedEOF},
+		{"empty stream", 0, io.EOF},
+		{"inside header", 3, io.ErrUnexpectedEOF},
+		{"after header", 4, io.ErrUnexpectedEOF},
+		{"inside payload", 6, io.ErrUnexpectedEOF},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := frame.RecvMessage(bytes.NewReader(tt.input))
-			if tt.want == io.EOF && err != io.EOF {
-				t.Fatalf("err = %v, want io.EOF itself", err)
-			}
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
-			}
-		})
+		for _, end := range streamEnds {
+			t.Run(tt.name+"/"+end.name, func(t *testing.T) {
+				t.Parallel()
+				want := endErr(end.name, tt.closed)
+				_, err := frame.RecvMessage(cutOff(t, whole, end.at(int64(tt.at))))
+				if want == io.EOF && err != io.EOF {
+					t.Fatalf("err = %v, want io.EOF itself", err)
+				}
+				if !errors.Is(err, want) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+			})
+		}
 	}
 	t.Run("RecvExactly", func(t *testing.T) {
 		t.Parallel()
@@ -314,6 +367,10 @@ func TestRecvMessageEOFContract(t *testing.T) {
 		b, err := frame.RecvExactly(bytes.NewReader([]byte("ab")), 3)
 		if !errors.Is(err, io.ErrUnexpectedEOF) || string(b) != "ab" {
 			t.Errorf("short: %q, %v; want \"ab\", io.ErrUnexpectedEOF", b, err)
+		}
+		b, err = frame.RecvExactly(cutOff(t, []byte("abc"), faultnet.ResetAfter(2)), 3)
+		if !errors.Is(err, syscall.ECONNRESET) || string(b) != "ab" {
+			t.Errorf("reset: %q, %v; want \"ab\", ECONNRESET", b, err)
 		}
 		if _, err := frame.RecvExactly(bytes.NewReader(nil), -1); err == nil {
 			t.Error("negative count: err = nil")

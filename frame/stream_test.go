@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -551,36 +550,40 @@ func TestNextReaderTakesOverPayload(t *testing.T) {
 			for _, n := range []int{1000, 0, -10} {
 				t.Run(fmt.Sprintf("%d/%s/read%d", size, rd.name, n), func(t *testing.T) {
 					t.Parallel()
-					msg := payload(10, size)
-					stream := encode(t, frame.Uint32BE, msg, []byte("after"))
-					r := frame.NewReader(pauseAt(stream, 2000))
-					if err := rd.read(r); !isTimeout(err) {
-						t.Fatalf("%s: %v, want the timeout", rd.name, err)
-					}
-					if r.Buffered() != 2000-4 {
-						t.Fatalf("Buffered = %d after the timeout, want %d", r.Buffered(), 2000-4)
-					}
-					size64, body, err := r.NextReader()
-					if err != nil || size64 != int64(size) {
-						t.Fatalf("NextReader = %d, %v; want %d", size64, err, size)
-					}
-					if h := r.Header(); !bytes.Equal(h, stream[:4]) {
-						t.Errorf("Header = % x, want % x", h, stream[:4])
-					}
-					if n < 0 {
-						// Only the start: the next call skips the
-						// rest, of which part is already received.
-						msg = msg[:-n]
-						got, err := readAtMost(body, -n)
-						if err != nil || !bytes.Equal(got, msg) {
-							t.Fatalf("body start: %s, %v; want %s", describe(got), err, describe(msg))
+					inBubble(t, func(t *testing.T) {
+						msg := payload(10, size)
+						stream := encode(t, frame.Uint32BE, msg, []byte("after"))
+						c := stallAt(t, stream, 2000)
+						r := frame.NewReader(c)
+						if err := rd.read(r); !isTimeout(err) {
+							t.Fatalf("%s: %v, want the timeout", rd.name, err)
 						}
-					} else if got, err := readBody(body, n); err != nil || !bytes.Equal(got, msg) {
-						t.Fatalf("body: %s, %v; want %s", describe(got), err, describe(msg))
-					}
-					if m, err := r.ReadMessage(); err != nil || string(m) != "after" {
-						t.Fatalf("next message: %q, %v", m, err)
-					}
+						if r.Buffered() != 2000-4 {
+							t.Fatalf("Buffered = %d after the timeout, want %d", r.Buffered(), 2000-4)
+						}
+						c.resume()
+						size64, body, err := r.NextReader()
+						if err != nil || size64 != int64(size) {
+							t.Fatalf("NextReader = %d, %v; want %d", size64, err, size)
+						}
+						if h := r.Header(); !bytes.Equal(h, stream[:4]) {
+							t.Errorf("Header = % x, want % x", h, stream[:4])
+						}
+						if n < 0 {
+							// Only the start: the next call skips the
+							// rest, of which part is already received.
+							msg = msg[:-n]
+							got, err := readAtMost(body, -n)
+							if err != nil || !bytes.Equal(got, msg) {
+								t.Fatalf("body start: %s, %v; want %s", describe(got), err, describe(msg))
+							}
+						} else if got, err := readBody(body, n); err != nil || !bytes.Equal(got, msg) {
+							t.Fatalf("body: %s, %v; want %s", describe(got), err, describe(msg))
+						}
+						if m, err := r.ReadMessage(); err != nil || string(m) != "after" {
+							t.Fatalf("next message: %q, %v", m, err)
+						}
+					})
 				})
 			}
 		}
@@ -645,21 +648,4 @@ func retryNext(r *frame.Reader) (int64, io.Reader, error) {
 		}
 	}
 	return 0, nil, errors.New("retryNext: no end of timeouts")
-}
-
-// pauseAt returns a reader of data that times out once, at offset at.
-func pauseAt(data []byte, at int) io.Reader {
-	src := bytes.NewReader(data)
-	paused := false
-	return readerFunc(func(p []byte) (int, error) {
-		off := len(data) - src.Len()
-		if off == at && !paused {
-			paused = true
-			return 0, os.ErrDeadlineExceeded
-		}
-		if off < at {
-			p = p[:min(len(p), at-off)]
-		}
-		return src.Read(p)
-	})
 }

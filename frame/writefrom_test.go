@@ -214,72 +214,66 @@ func TestWriteMessageFromSourceError(t *testing.T) {
 // the message is, it is not sticky and the message is not sent (src is
 // not even read in the first case), as for Flush; once the message is on
 // its way, it breaks the Writer, because the rest of src cannot be kept.
+// The peer reads slowly: a write times out once 1000 bytes are in flight.
 func TestWriteMessageFromTimeouts(t *testing.T) {
 	t.Parallel()
 	big := payload(22, 600000)
-	// flushAll retries Flush through the timeouts.
-	flushAll := func(t *testing.T, fw *frame.Writer) {
-		t.Helper()
-		for range 1000 {
-			err := fw.Flush()
-			if err == nil {
-				return
-			}
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatal(err)
-			}
-		}
-		t.Fatal("Flush: no end of timeouts")
-	}
 	t.Run("before the message", func(t *testing.T) {
 		t.Parallel()
-		// Each write takes at most 1000 bytes, then times out: the
-		// buffered message cannot go out in one.
-		w := &timeoutWriter{chunk: 1000}
-		fw := frame.NewWriter(w)
-		first := payload(21, 3000)
-		if err := fw.WriteMessage(first); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.WriteMessageFrom(failReader{t}, int64(len(big))); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("err = %v, want the timeout", err)
-		}
-		flushAll(t, fw)
-		got, err := collect(t, frame.NewReader(&w.Buffer).ReadMessage)
-		if diff := diffMessages([][]byte{first}, got); diff != "" || err != io.EOF {
-			t.Errorf("wire: %v (-want +got):\n%s", err, diff)
-		}
+		inBubble(t, func(t *testing.T) {
+			peer := newSlowPeer(t, 1000)
+			fw := frame.NewWriter(peer.w)
+			// The buffered message cannot go out in one write.
+			first := payload(21, 3000)
+			if err := fw.WriteMessage(first); err != nil {
+				t.Fatal(err)
+			}
+			err := peer.try(func() error { return fw.WriteMessageFrom(failReader{t}, int64(len(big))) })
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("err = %v, want the timeout", err)
+			}
+			peer.flush(t, fw)
+			got, err := collect(t, frame.NewReader(bytes.NewReader(peer.received(t))).ReadMessage)
+			if diff := diffMessages([][]byte{first}, got); diff != "" || err != io.EOF {
+				t.Errorf("wire: %v (-want +got):\n%s", err, diff)
+			}
+		})
 	})
 	t.Run("before its first byte", func(t *testing.T) {
 		t.Parallel()
-		w := &timeoutWriter{chunk: 1000, calls: 1} // the next write takes nothing
-		fw := frame.NewWriter(w)
-		if err := fw.WriteMessageFrom(bytes.NewReader(big), int64(len(big))); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("err = %v, want the timeout", err)
-		}
-		if err := fw.WriteMessage([]byte("after")); err != nil {
-			t.Fatalf("WriteMessage after a message that was not begun: %v", err)
-		}
-		flushAll(t, fw)
-		got, err := collect(t, frame.NewReader(&w.Buffer).ReadMessage)
-		if diff := diffMessages([][]byte{[]byte("after")}, got); diff != "" || err != io.EOF {
-			t.Errorf("wire: %v (-want +got):\n%s", err, diff)
-		}
+		inBubble(t, func(t *testing.T) {
+			peer := newSlowPeer(t, 1000)
+			fw := frame.NewWriter(peer.w)
+			peer.w.SetWriteDeadline(past)
+			if err := fw.WriteMessageFrom(bytes.NewReader(big), int64(len(big))); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("err = %v, want the timeout", err)
+			}
+			if err := fw.WriteMessage([]byte("after")); err != nil {
+				t.Fatalf("WriteMessage after a message that was not begun: %v", err)
+			}
+			peer.flush(t, fw)
+			got, err := collect(t, frame.NewReader(bytes.NewReader(peer.received(t))).ReadMessage)
+			if diff := diffMessages([][]byte{[]byte("after")}, got); diff != "" || err != io.EOF {
+				t.Errorf("wire: %v (-want +got):\n%s", err, diff)
+			}
+		})
 	})
 	t.Run("inside the message", func(t *testing.T) {
 		t.Parallel()
-		w := &timeoutWriter{chunk: 1000} // the next write takes 1000 bytes
-		fw := frame.NewWriter(w)
-		err := fw.WriteMessageFrom(bytes.NewReader(big), int64(len(big)))
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("err = %v, want the timeout", err)
-		}
-		if err2 := fw.WriteMessage([]byte("x")); !errors.Is(err2, os.ErrDeadlineExceeded) || err2 == err {
-			t.Errorf("after a timeout inside the message: %v, want a sticky error wrapping the timeout", err2)
-		}
-		if w.Len() != 1000 {
-			t.Errorf("%d bytes on the wire, want the 1000 written before the timeout", w.Len())
-		}
+		inBubble(t, func(t *testing.T) {
+			peer := newSlowPeer(t, 1000)
+			fw := frame.NewWriter(peer.w)
+			err := peer.try(func() error { return fw.WriteMessageFrom(bytes.NewReader(big), int64(len(big))) })
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("err = %v, want the timeout", err)
+			}
+			if err2 := fw.WriteMessage([]byte("x")); !errors.Is(err2, os.ErrDeadlineExceeded) || err2 == err {
+				t.Errorf("after a timeout inside the message: %v, want a sticky error wrapping the timeout", err2)
+			}
+			if n := len(peer.received(t)); n != 1000 {
+				t.Errorf("%d bytes on the wire, want the 1000 written before the timeout", n)
+			}
+		})
 	})
 }
 

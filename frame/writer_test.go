@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"testing"
 	"testing/iotest"
@@ -209,81 +210,72 @@ func TestWriteTooLarge(t *testing.T) {
 	})
 }
 
-// TestWriteTimeoutResumes checks that writers work through a writer that
-// accepts part of each write and then times out: retrying Flush completes
-// the stream, in order, with no frame cut short. The same holds when the
-// gathered writes go through WriteBuffers, even one that leaves v as it
-// was instead of consuming it.
+// TestWriteTimeoutResumes checks that writers work over a connection
+// whose peer reads slowly: a write that meets a full window times out
+// having written part of its bytes, every other one before writing any,
+// and retrying Flush completes the stream, in order, with no frame cut
+// short. The same holds when the gathered writes go through WriteBuffers,
+// even one that leaves v as it was instead of consuming it.
 func TestWriteTimeoutResumes(t *testing.T) {
 	t.Parallel()
-	msgs := testMessages(1 << 20)
+	msgs := append([][]byte{[]byte("first")}, testMessages(1<<20)...)
 	writers := []struct {
 		name string
-		make func() (io.Writer, *timeoutWriter)
+		wrap func(net.Conn) io.Writer
 	}{
-		{"Write", func() (io.Writer, *timeoutWriter) {
-			w := &timeoutWriter{chunk: 1000}
-			return w, w
-		}},
-		{"WriteBuffers", func() (io.Writer, *timeoutWriter) {
-			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}}
-			return w, &w.timeoutWriter
-		}},
-		{"WriteBuffers/v not consumed", func() (io.Writer, *timeoutWriter) {
-			w := &timeoutGatherWriter{timeoutWriter: timeoutWriter{chunk: 1000}, keepV: true}
-			return w, &w.timeoutWriter
-		}},
+		{"Write", func(c net.Conn) io.Writer { return c }},
+		{"WriteBuffers", func(c net.Conn) io.Writer { return &gatherWriter{Conn: c} }},
+		{"WriteBuffers/v not consumed", func(c net.Conn) io.Writer { return &gatherWriter{Conn: c, keepV: true} }},
+	}
+	writes := []struct {
+		name  string
+		opts  []frame.Option
+		batch bool
+	}{
+		{"WriteMessage", nil, false},
+		{"WriteMessage/buffer512", []frame.Option{frame.WithBufferSize(512)}, false},
+		{"WriteBatch", nil, true},
 	}
 	for _, tw := range writers {
-		for _, api := range writeAPIs {
-			t.Run(tw.name+"/"+api.name, func(t *testing.T) {
+		for _, wr := range writes {
+			t.Run(tw.name+"/"+wr.name, func(t *testing.T) {
 				t.Parallel()
-				testWriteTimeoutResumes(t, api.name, msgs, tw.make)
+				inBubble(t, func(t *testing.T) {
+					peer := newSlowPeer(t, 1000)
+					dst := tw.wrap(peer.w)
+					fw := frame.NewWriter(dst, wr.opts...)
+					// After a timeout the message has been taken
+					// (buffered or partly written): move on, and let
+					// Flush finish.
+					taken := func(err error) {
+						if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+							t.Fatal(err)
+						}
+					}
+					if wr.batch {
+						taken(peer.try(func() error { return fw.WriteBatch(msgs...) }))
+					} else {
+						for _, m := range msgs {
+							taken(peer.try(func() error { return fw.WriteMessage(m) }))
+						}
+					}
+					peer.flush(t, fw)
+					if fw.Buffered() != 0 {
+						t.Fatalf("%d bytes still buffered", fw.Buffered())
+					}
+					got, err := collect(t, frame.NewReader(bytes.NewReader(peer.received(t))).ReadMessage)
+					if err != io.EOF {
+						t.Fatalf("err = %v, want io.EOF", err)
+					}
+					if diff := diffMessages(msgs, got); diff != "" {
+						t.Errorf("messages (-want +got):\n%s", diff)
+					}
+					if g, ok := dst.(*gatherWriter); ok && g.gathers == 0 {
+						t.Error("no call of WriteBuffers")
+					}
+				})
 			})
 		}
-	}
-}
-
-// testWriteTimeoutResumes writes msgs with api through the writer mk
-// makes, retrying Flush after each timeout, and checks what arrived.
-func testWriteTimeoutResumes(t *testing.T, api string, msgs [][]byte, mk func() (io.Writer, *timeoutWriter)) {
-	dst, w := mk()
-	fw := frame.NewWriter(dst)
-	msgs = append([][]byte{[]byte("first")}, msgs...)
-	// After a timeout the message has been taken (buffered or
-	// partly written): move on, and let Flush finish.
-	if api == "Writer.WriteBatch" {
-		if err := fw.WriteBatch(msgs...); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatal(err)
-		}
-	} else {
-		for _, m := range msgs {
-			if err := fw.WriteMessage(m); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatal(err)
-			}
-		}
-	}
-	for range 100000 {
-		err := fw.Flush()
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatal(err)
-		}
-	}
-	if fw.Buffered() != 0 {
-		t.Fatalf("%d bytes still buffered", fw.Buffered())
-	}
-	got, err := collect(t, frame.NewReader(&w.Buffer).ReadMessage)
-	if err != io.EOF {
-		t.Fatalf("err = %v, want io.EOF", err)
-	}
-	if diff := diffMessages(msgs, got); diff != "" {
-		t.Errorf("messages (-want +got):\n%s", diff)
-	}
-	if _, ok := dst.(frame.BuffersWriter); ok && w.gathers == 0 {
-		t.Error("no call of WriteBuffers")
 	}
 }
 
